@@ -1,0 +1,46 @@
+"""The verifier's exceptions.
+
+    VerifierError
+    ├── ConfigError            config.toml unreadable or invalid (exit code 2)
+    ├── UsageError             bad command-line input, e.g. an unknown git ref (exit code 2)
+    ├── EventLoadError         an event file cannot be read or parsed; carries path and line
+    └── NetworkPolicyError     a URL's target is refused by the network policy (never retried)
+
+Foreign exceptions are translated once, where they enter (``raise … from exc``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class VerifierError(Exception):
+    """Base class of every error the verifier raises on purpose."""
+
+
+class ConfigError(VerifierError):
+    """The configuration file cannot be read or holds an invalid value."""
+
+
+class UsageError(VerifierError):
+    """The command line asks for something impossible."""
+
+
+class EventLoadError(VerifierError):
+    """An event file is unreadable, undecodable or not valid frontmatter, located by line."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        where = f"{self.path}" if self.path else "<event>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+class NetworkPolicyError(VerifierError):
+    """The network policy refuses a target (private address, bad scheme…); never retried."""

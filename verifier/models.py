@@ -1,0 +1,203 @@
+"""The one data model: events as read, and what the verifier says about them.
+
+Input models (``Event``, ``Source``) accept the real world: unknown fields are kept, the
+older ``outlet:`` is read as ``publisher:``, and values the rules judge (``tier``, ``url``,
+``date``) are kept as given so that a rule — not a parse failure — reports them.
+Output models mirror the JSON contract of DESIGN.md (``schema_version`` 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Result(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class Verdict(StrEnum):
+    """The outcome of one check of one URL (DESIGN.md vocabulary)."""
+
+    ALIVE = "alive"
+    DEAD = "dead"
+    SOFT_DEAD = "soft-dead"
+    BLOCKED = "blocked"
+    UNREACHABLE = "unreachable"
+    INVALID = "invalid"
+
+
+class Status(StrEnum):
+    """A URL's standing, decided from its history of observations."""
+
+    OK = "ok"
+    SUSPECT = "suspect"
+    BROKEN = "broken"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"
+
+
+class ArchiveState(StrEnum):
+    EXISTING = "existing"
+    SAVED = "saved"
+    PENDING = "pending"
+    FAILED = "failed"
+    MISSING = "missing"
+    UNVERIFIED = "unverified"
+    FABRICATED = "fabricated"
+
+
+def _as_text(value: Any) -> Any:
+    """Dates written unquoted, or numbers where text belongs, become text."""
+    if isinstance(value, dt.date | int | float) and not isinstance(value, bool):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return value
+
+
+class Source(BaseModel):
+    """One cited source. ``url`` may be empty or malformed: the rules say so."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    url: str = ""
+    title: str | None = None
+    publisher: str | None = Field(
+        default=None, validation_alias=AliasChoices("publisher", "outlet")
+    )
+    date: str | None = None
+    tier: Any = None
+    archive_url: str | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_text(cls, value: Any) -> Any:
+        return "" if value is None else _as_text(value)
+
+    @field_validator("title", "publisher", "date", "archive_url", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _as_text(value)
+
+
+class Event(BaseModel):
+    """One timeline event: frontmatter fields the verifier relies on, the rest kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    date: str
+    title: str
+    importance: int | None = None
+    tags: list[Any] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("id", "date", "title", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _as_text(value)
+
+
+class Violation(BaseModel):
+    rule: str
+    severity: Severity
+    message: str
+    source_index: int | None = None
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class LoadedEvent:
+    """An event file after loading: the event (when valid) and where each field sits."""
+
+    path: str
+    stem: str
+    event: Event | None
+    raw: dict[str, Any] = field(default_factory=dict)
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict)
+    load_violations: list[Violation] = field(default_factory=list)
+
+    def line_of(self, *loc: str | int) -> int | None:
+        """The line of the deepest known node on the path ``loc``."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return None
+
+
+class ArchiveInfo(BaseModel):
+    state: ArchiveState
+    url: str | None = None
+    timestamp: str | None = None
+    captured_status: int | None = None
+    detail: str | None = None
+
+
+class Observation(BaseModel):
+    """One check of one URL at one time."""
+
+    url: str
+    verdict: Verdict
+    http_status: int | None = None
+    final_url: str | None = None
+    attempts: int = 0
+    checked_at: dt.datetime
+    detail: str = ""
+    redirects: list[str] = Field(default_factory=list)
+    elapsed_ms: float | None = None
+
+
+class SourceReport(BaseModel):
+    index: int
+    url: str
+    tier: Any = None
+    effective_tier: int | None = None
+    publisher: str | None = None
+    line: int | None = None
+    verdict: Verdict | None = None
+    status: Status = Status.UNKNOWN
+    http_status: int | None = None
+    final_url: str | None = None
+    attempts: int = 0
+    checked_at: dt.datetime | None = None
+    detail: str | None = None
+    archive: ArchiveInfo | None = None
+
+
+class EventSummary(BaseModel):
+    id: str
+    file: str
+    title: str | None = None
+    date: str | None = None
+    importance: int | None = None
+
+
+class EventReport(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    event: EventSummary
+    result: Result
+    sources: list[SourceReport] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list)
+
+
+def result_of(violations: list[Violation]) -> Result:
+    """fail on any error, warn on any warning, else pass."""
+    severities = {violation.severity for violation in violations}
+    if Severity.ERROR in severities:
+        return Result.FAIL
+    if Severity.WARNING in severities:
+        return Result.WARN
+    return Result.PASS

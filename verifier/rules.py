@@ -1,0 +1,322 @@
+"""Pure tier rules: a loaded event → violations. Thresholds and severities come from config.
+
+Defaults follow the timeline project's contribution guide: tier 1 = court records,
+government and official documents, academic research; tier 2 = major newspapers, wire
+services, investigative outlets, established NGOs; tier 3 = opinion, partisan, social media.
+"Minimum 2 credible sources (tier 1 or 2); target 3 from different outlets."
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from verifier.config import RulesSettings
+from verifier.models import Event, LoadedEvent, Severity, Source, Violation
+from verifier.registry import DomainRegistry
+from verifier.urls import host_of, is_web_url, normalize_url
+
+VALID_TIERS = (1, 2, 3)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WAYBACK_PATH = re.compile(r"/web/(?P<ts>\d{14})(?:[a-z]{2}_)?/(?P<url>.+)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's raw outcome, before config gives it a severity."""
+
+    rule: str
+    message: str
+    line: int | None = None
+    source_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    settings: RulesSettings
+    registry: DomainRegistry
+    severities: dict[str, str]
+
+    @classmethod
+    def build(cls, settings: RulesSettings, registry: DomainRegistry) -> RuleContext:
+        return cls(settings, registry, settings.severity.model_dump(by_alias=True))
+
+    def effective_tier(self, source: Source) -> int | None:
+        """The declared tier when valid, else (for legacy sources) the registry's tier."""
+        if declared_tier(source) is not None:
+            return declared_tier(source)
+        if source.tier is None and self.settings.infer_missing_tier and is_web_url(source.url):
+            return self.registry.tier_of(host_of(source.url))
+        return None
+
+
+Rule = Callable[[RuleContext, LoadedEvent, Event], Iterator[Finding]]
+
+
+def declared_tier(source: Source) -> int | None:
+    tier = source.tier
+    if isinstance(tier, int) and not isinstance(tier, bool) and tier in VALID_TIERS:
+        return tier
+    return None
+
+
+def wayback_target(archive_url: str, hosts: tuple[str, ...]) -> tuple[str, str] | None:
+    """``(timestamp, original URL)`` of a Wayback capture URL, or None if it is not one."""
+    if not is_web_url(archive_url) or host_of(archive_url) not in hosts:
+        return None
+    path_start = archive_url.find("/web/")
+    match = _WAYBACK_PATH.fullmatch(archive_url[path_start:]) if path_start >= 0 else None
+    if match is None:
+        return None
+    return match["ts"], match["url"]
+
+
+def same_resource(a: str, b: str) -> bool:
+    """Equal after normalisation, ignoring the scheme and a ``www.`` (as the Wayback index does)."""
+
+    def key(url: str) -> str:
+        normal = normalize_url(url)
+        rest = normal.split("://", 1)[-1]
+        return rest[4:] if rest.startswith("www.") else rest
+
+    return key(a) == key(b)
+
+
+def _sources_line(loaded: LoadedEvent) -> int | None:
+    return loaded.line_of("sources") or 1
+
+
+def source_required(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    if not any(source.url.strip() for source in event.sources):
+        yield Finding(
+            "source-required", "the event cites no source with a URL", _sources_line(loaded)
+        )
+
+
+def url_valid(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    for index, source in enumerate(event.sources):
+        url = source.url.strip()
+        if not url:
+            yield Finding(
+                "url-valid",
+                "source has an empty URL",
+                loaded.line_of("sources", index, "url"),
+                index,
+            )
+        elif not is_web_url(url):
+            yield Finding(
+                "url-valid",
+                f"URL is not an http(s) URL with a host: {url!r}",
+                loaded.line_of("sources", index, "url"),
+                index,
+            )
+
+
+def tier_valid(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    for index, source in enumerate(event.sources):
+        if source.tier is not None and declared_tier(source) is None:
+            yield Finding(
+                "tier-valid",
+                f"tier must be 1, 2 or 3, not {source.tier!r}",
+                loaded.line_of("sources", index, "tier"),
+                index,
+            )
+
+
+def tier_missing(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    missing = [index for index, source in enumerate(event.sources) if source.tier is None]
+    if missing:
+        count = len(missing)
+        numbers = ", ".join(str(index) for index in missing)
+        yield Finding(
+            "tier-missing",
+            f"{count} source{'s' if count > 1 else ''} without a tier (legacy format): #{numbers}",
+            loaded.line_of("sources", missing[0]),
+        )
+
+
+def min_credible_sources(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    limit = ctx.settings.credible_max_tier
+    credible = {
+        normalize_url(source.url)
+        for source in event.sources
+        if is_web_url(source.url)
+        and (tier := ctx.effective_tier(source)) is not None
+        and tier <= limit
+    }
+    wanted = ctx.settings.min_credible_sources
+    if len(credible) < wanted:
+        yield Finding(
+            "min-credible-sources",
+            f"{len(credible)} distinct credible (tier 1–{limit}) source"
+            f"{'' if len(credible) == 1 else 's'}; at least {wanted} required",
+            _sources_line(loaded),
+        )
+
+
+def high_importance_tier1(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    threshold = ctx.settings.high_importance
+    if event.importance is None or event.importance < threshold:
+        return
+    if not any(ctx.effective_tier(source) == 1 for source in event.sources):
+        yield Finding(
+            "high-importance-tier1",
+            f"importance {event.importance} (≥ {threshold}) needs at least one tier-1 source",
+            loaded.line_of("importance"),
+        )
+
+
+def publisher_diversity(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    publishers = {
+        (source.publisher or host_of(source.url)).strip().casefold()
+        for source in event.sources
+        if source.url.strip()
+    }
+    publishers.discard("")
+    wanted = ctx.settings.min_publishers
+    if event.sources and len(publishers) < wanted:
+        yield Finding(
+            "publisher-diversity",
+            f"sources come from {len(publishers)} distinct publisher"
+            f"{'' if len(publishers) == 1 else 's'}; at least {wanted} wanted",
+            _sources_line(loaded),
+        )
+
+
+def duplicate_url(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    first_seen: dict[str, int] = {}
+    for index, source in enumerate(event.sources):
+        if not source.url.strip():
+            continue
+        key = normalize_url(source.url)
+        if key in first_seen:
+            yield Finding(
+                "duplicate-url",
+                f"same URL as source #{first_seen[key]}",
+                loaded.line_of("sources", index, "url"),
+                index,
+            )
+        else:
+            first_seen[key] = index
+
+
+def id_matches_file(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    if event.id != loaded.stem:
+        yield Finding(
+            "id-matches-file",
+            f"id {event.id!r} differs from the file name {loaded.stem!r}",
+            loaded.line_of("id"),
+        )
+
+
+def id_date_prefix(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    if not event.id.startswith(event.date):
+        yield Finding(
+            "id-date-prefix",
+            f"id does not start with the event date {event.date!r}",
+            loaded.line_of("id"),
+        )
+
+
+def date_valid(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    if not parse_date(event.date):
+        yield Finding(
+            "date-valid",
+            f"date {event.date!r} is not a real YYYY-MM-DD date",
+            loaded.line_of("date"),
+        )
+
+
+def parse_date(text: str) -> dt.date | None:
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def tier_registry(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    for index, source in enumerate(event.sources):
+        declared = declared_tier(source)
+        if declared is None or not is_web_url(source.url):
+            continue
+        host = host_of(source.url)
+        allowed = ctx.registry.tier_of(host)
+        if allowed is not None and declared < allowed:
+            yield Finding(
+                "tier-registry",
+                f"declared tier {declared}, but {host} is a tier-{allowed} source in the registry",
+                loaded.line_of("sources", index, "tier"),
+                index,
+            )
+
+
+def archive_url_format(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    for index, source in enumerate(event.sources):
+        archive = (source.archive_url or "").strip()
+        if not archive:
+            continue
+        line = loaded.line_of("sources", index, "archive_url")
+        target = wayback_target(archive, ctx.settings.archive_hosts)
+        if target is None:
+            yield Finding(
+                "archive-url-format",
+                "archive_url is not a Wayback capture URL (…/web/<14-digit timestamp>/<url>)",
+                line,
+                index,
+            )
+        elif source.url.strip() and not same_resource(target[1], source.url):
+            yield Finding(
+                "archive-url-format",
+                "archive_url is a capture of a different URL than the source's",
+                line,
+                index,
+            )
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("source-required", source_required),
+    ("url-valid", url_valid),
+    ("tier-valid", tier_valid),
+    ("tier-missing", tier_missing),
+    ("min-credible-sources", min_credible_sources),
+    ("high-importance-tier1", high_importance_tier1),
+    ("publisher-diversity", publisher_diversity),
+    ("duplicate-url", duplicate_url),
+    ("id-matches-file", id_matches_file),
+    ("id-date-prefix", id_date_prefix),
+    ("date-valid", date_valid),
+    ("tier-registry", tier_registry),
+    ("archive-url-format", archive_url_format),
+)
+"""Every rule, by the name its findings carry and config uses."""
+
+
+def check_rules(ctx: RuleContext, loaded: LoadedEvent) -> list[Violation]:
+    """Every violation of ``loaded``: its load/schema errors, else the configured rules."""
+    severities = ctx.severities
+    violations = [
+        violation
+        for violation in loaded.load_violations
+        if severities.get(violation.rule, "error") != "off"
+    ]
+    if loaded.event is None:
+        return violations
+    for name, rule in RULES:
+        if severities[name] == "off":
+            continue
+        for finding in rule(ctx, loaded, loaded.event):
+            severity = severities[finding.rule]
+            violations.append(
+                Violation(
+                    rule=finding.rule,
+                    severity=Severity(severity),
+                    message=finding.message,
+                    source_index=finding.source_index,
+                    line=finding.line,
+                )
+            )
+    return violations
