@@ -18,7 +18,8 @@ def find_event_files(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             for candidate in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
-                if candidate.suffix.lower() in EVENT_SUFFIXES and not hidden and candidate.is_file():
+                wanted = candidate.suffix.lower() in EVENT_SUFFIXES and not hidden
+                if wanted and candidate.is_file():
                     found.setdefault(candidate, None)
         elif path.is_file():
             found.setdefault(path, None)
@@ -28,14 +29,14 @@ def find_event_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def changed_event_files(ref: str, within: Path) -> list[Path]:
-    """Event files added or modified in ``git diff REF...HEAD`` under the folder ``within``.
+    """Event files added, modified, copied or renamed in ``git diff REF...HEAD`` under ``within``.
 
     ``REF...HEAD`` diffs against the merge base, so changes on the base branch since the
     pull request branched off are not the pull request's.
     """
     root = _git(["rev-parse", "--show-toplevel"], cwd=within).strip()
     output = _git(
-        ["diff", "--name-only", "-z", "--diff-filter=AM", f"{ref}...HEAD", "--", "."],
+        ["diff", "--name-only", "-z", "--diff-filter=ACMR", f"{ref}...HEAD", "--", "."],
         cwd=within,
     )
     changed = [Path(root) / name for name in output.split("\0") if name]

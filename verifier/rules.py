@@ -45,8 +45,9 @@ class RuleContext:
 
     def effective_tier(self, source: Source) -> int | None:
         """The declared tier when valid, else (for legacy sources) the registry's tier."""
-        if declared_tier(source) is not None:
-            return declared_tier(source)
+        declared = declared_tier(source)
+        if declared is not None:
+            return declared
         if source.tier is None and self.settings.infer_missing_tier and is_web_url(source.url):
             return self.registry.tier_of(host_of(source.url))
         return None

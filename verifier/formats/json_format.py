@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
+
+from pydantic import BaseModel
 
 from verifier.models import SCHEMA_VERSION, EventReport
 from verifier.summary import Summary
 
 
+class CheckDocument(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    events: Sequence[EventReport]
+    summary: Summary
+
+
 def render_json(reports: Sequence[EventReport], summary: Summary) -> str:
-    document: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "events": [report.model_dump(mode="json") for report in reports],
-        "summary": summary.model_dump(mode="json"),
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    """Serialised by pydantic-core in one pass (several times faster than ``json.dumps``)."""
+    document = CheckDocument(events=reports, summary=summary)
+    return document.model_dump_json(indent=2) + "\n"

@@ -10,6 +10,8 @@ from verifier.summary import Summary
 
 def _clean(text: str) -> str:
     """Terminal-safe: control characters (escape sequences from strangers) made visible."""
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 

@@ -1,0 +1,58 @@
+"""Shared fixtures: event files written on the fly, and settings built from TOML text."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from verifier.config import Settings, load_settings
+
+GOOD_EVENT = """\
+---
+id: 2021-02-03--example-event
+date: '2021-02-03'
+title: An example event
+importance: 5
+sources:
+- url: https://www.justice.gov/opa/pr/example
+  title: Press release
+  publisher: Department of Justice
+  date: '2021-02-03'
+  tier: 1
+- url: https://apnews.com/article/example
+  title: Wire story
+  publisher: Associated Press
+  date: '2021-02-03'
+  tier: 2
+---
+Body.
+"""
+
+
+@pytest.fixture
+def write_event(tmp_path: Path) -> Callable[..., Path]:
+    """Write an event file (text dedented) under ``tmp_path/events`` and return its path."""
+
+    def write(name: str, text: str | bytes, folder: str = "events") -> Path:
+        path = tmp_path / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def settings_from(tmp_path: Path) -> Callable[[str], Settings]:
+    def build(toml: str) -> Settings:
+        path = tmp_path / "config.toml"
+        path.write_text(textwrap.dedent(toml), encoding="utf-8")
+        return load_settings(path)
+
+    return build
