@@ -7,6 +7,7 @@ never silently falls back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +29,59 @@ class PathsSettings(_Section):
     reports: Path = Path("reports")
 
 
+class RetrySettings(_Section):
+    """Retry policy as data. attempts = 3 means the first request and 2 retries."""
+
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_base: Annotated[float, Field(ge=0)] = 0.5
+    backoff_max: Annotated[float, Field(ge=0)] = 8.0
+    jitter: Annotated[float, Field(ge=0)] = 0.25
+    retry_statuses: tuple[int, ...] = (408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524)
+    retry_after_cap: Annotated[float, Field(ge=0)] = 60.0
+    host_pause_after_429: Annotated[float, Field(ge=0)] = 5.0
+
+
+class HttpSettings(_Section):
+    user_agent: str = (
+        "verifier/0.1 (source checker for evidence-based timelines; "
+        "+https://github.com/verifier-project/verifier)"
+    )
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0)] = 15.0
+    attempt_deadline: Annotated[float, Field(gt=0)] = 30.0
+    max_concurrency: Annotated[int, Field(ge=1)] = 128
+    per_host: Annotated[int, Field(ge=1)] = 4
+    min_host_interval: Annotated[float, Field(ge=0)] = 0.05
+    max_redirects: Annotated[int, Field(ge=0)] = 10
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 65_536
+    max_header_bytes: Annotated[int, Field(ge=4096)] = 65_536
+    soft404_probe: bool = True
+    retry: RetrySettings = RetrySettings()
+    resolve: dict[str, str] = Field(default_factory=dict)
+
+
+class SecuritySettings(_Section):
+    allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _networks_parse(self) -> SecuritySettings:
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"allowed_networks: {exc}") from exc
+        return self
+
+
+class OutageSettings(_Section):
+    """When most hosts fail at the connection level, the network (not the web) is down."""
+
+    canary_urls: tuple[str, ...] = ()
+    min_hosts: Annotated[int, Field(ge=1)] = 5
+    host_failure_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
 class RuleSeverities(_Section):
     """The severity of each rule; ``off`` disables it."""
 
@@ -45,6 +99,8 @@ class RuleSeverities(_Section):
     tier_registry: SeverityName = Field("warning", alias="tier-registry")
     archive_url_format: SeverityName = Field("error", alias="archive-url-format")
     schema_: SeverityName = Field("error", alias="schema")
+    source_dead: SeverityName = Field("error", alias="source-dead")
+    source_unavailable: SeverityName = Field("warning", alias="source-unavailable")
 
 
 class RulesSettings(_Section):
@@ -218,6 +274,9 @@ class Settings(_Section):
     paths: PathsSettings = PathsSettings()
     rules: RulesSettings = RulesSettings()
     registry: RegistrySettings = RegistrySettings()
+    http: HttpSettings = HttpSettings()
+    security: SecuritySettings = SecuritySettings()
+    outage: OutageSettings = OutageSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -158,6 +158,8 @@ class Observation(BaseModel):
     detail: str = ""
     redirects: list[str] = Field(default_factory=list)
     elapsed_ms: float | None = None
+    failure: str | None = None
+    """The transport failure (``classify.Failure`` value) behind a verdict, if any."""
 
 
 class SourceReport(BaseModel):

@@ -1,0 +1,242 @@
+"""Pure decisions about HTTP outcomes: verdicts, retries, soft-404 and bot-wall signs.
+
+Nothing here awaits or touches the network; the checker gathers an ``Outcome`` and asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import assert_never
+from urllib.parse import urlsplit
+
+from verifier.bodies import first_heading, page_title
+from verifier.models import Verdict
+
+
+class Failure(StrEnum):
+    """Why a request produced no HTTP response (or no usable one)."""
+
+    DNS_NOT_FOUND = "dns-not-found"
+    DNS_TEMPORARY = "dns-temporary"
+    REFUSED = "connection-refused"
+    CONNECT = "connect-error"
+    TIMEOUT = "timeout"
+    RESET = "connection-reset"
+    TLS = "tls-error"
+    PROTOCOL = "protocol-error"
+    POLICY = "refused-by-policy"
+    BAD_URL = "bad-url"
+    REDIRECT_LOOP = "redirect-loop"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+
+
+CONNECTION_LEVEL = frozenset(
+    {Failure.DNS_NOT_FOUND, Failure.DNS_TEMPORARY, Failure.REFUSED, Failure.CONNECT}
+)
+"""Failures that say nothing about the page: with most hosts failing so, the network is down."""
+
+RETRYABLE_FAILURES = frozenset(
+    {
+        Failure.DNS_TEMPORARY,
+        Failure.REFUSED,
+        Failure.CONNECT,
+        Failure.TIMEOUT,
+        Failure.RESET,
+        Failure.PROTOCOL,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """The essentials of one HTTP response; ``body`` is the decoded first bytes (GET only)."""
+
+    method: str
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt at a URL: the redirect chain followed to a final response, or a failure."""
+
+    url: str
+    response: Response | None = None
+    failure: Failure | None = None
+    detail: str = ""
+    chain: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response is not None else None
+
+
+def should_retry(outcome: Outcome, retry_statuses: frozenset[int]) -> bool:
+    """Transient failures and retryable statuses (408, 429, 5xx…) are tried again."""
+    if outcome.failure is not None:
+        return outcome.failure in RETRYABLE_FAILURES
+    return outcome.status in retry_statuses
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float | None:
+    """``Retry-After`` as seconds from ``now`` (RFC 9110 §10.2.3: delay-seconds or HTTP-date)."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+_CHALLENGE_MARKERS = (
+    b"just a moment...",
+    b"cf-chl",
+    b"challenge-platform",
+    b"attention required! | cloudflare",
+    b"captcha-delivery.com",  # DataDome
+    b"px-captcha",  # PerimeterX / HUMAN
+    b"incapsula incident",  # Imperva
+    b"_incapsula_resource",
+    b"checking your browser",
+    b"ddos-guard",
+)
+_WALL_HEADERS = (
+    ("cf-mitigated", "Cloudflare challenge"),
+    ("x-datadome", "DataDome bot protection"),
+    ("x-amzn-waf-action", "AWS WAF challenge"),
+    ("x-sucuri-block", "Sucuri firewall"),
+)
+
+
+def bot_wall(response: Response) -> str | None:
+    """A sign that the server refuses automated clients, or None."""
+    for header, name in _WALL_HEADERS:
+        if header in response.headers:
+            return name
+    if response.status == 999:
+        return "bot wall (HTTP 999, as LinkedIn answers crawlers)"
+    head = response.body[:16_384].lower()
+    if any(marker in head for marker in _CHALLENGE_MARKERS):
+        return "bot challenge page"
+    server = response.headers.get("server", "").lower()
+    if response.status in (403, 503) and ("cloudflare" in server or "akamai" in server):
+        return f"{server} refused the request (HTTP {response.status})"
+    return None
+
+
+_ROOT_PATHS = frozenset(
+    {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/default.aspx"}
+)
+_NOT_FOUND_PATH = re.compile(
+    r"(^|/)(404|not[-_]?found|page[-_]?not[-_]?found|error[-_]?404)(\.[a-z]+)?/?$", re.IGNORECASE
+)
+_NOT_FOUND_TEXT = re.compile(
+    r"\b(404|not found|page (?:does not|doesn't|could not|can't|cannot) (?:exist|be found)|"
+    r"no longer (?:available|exists)|page (?:is )?missing|content unavailable)\b",
+    re.IGNORECASE,
+)
+
+
+def _depth(path: str) -> int:
+    return len([part for part in path.split("/") if part])
+
+
+def soft404_sign(outcome: Outcome) -> str | None:
+    """Signs that a 2xx answer is a "page not found" in disguise, or None."""
+    response = outcome.response
+    if response is None:
+        return None
+    original = urlsplit(outcome.url)
+    final = urlsplit(response.url)
+    deep = _depth(original.path) > 0 or bool(original.query)
+    if deep and response.url != outcome.url and len(outcome.chain) > 1:
+        if final.path in _ROOT_PATHS and not final.query:
+            return f"redirected to the site's home page ({response.url})"
+        if _NOT_FOUND_PATH.search(final.path):
+            return f"redirected to an error page ({response.url})"
+    for label, text in (
+        ("title", page_title(response.body)),
+        ("heading", first_heading(response.body)),
+    ):
+        if text and _NOT_FOUND_TEXT.search(text):
+            return f"page {label} says {text[:80]!r}"
+    return None
+
+
+def same_answer(page: Response, probe: Response) -> bool:
+    """Does a random sibling path answer like the page? Then the page proves nothing."""
+    if not 200 <= probe.status < 300:
+        return False
+    if page.url == probe.url:
+        return True
+    page_title_text = page_title(page.body)
+    if page_title_text and page_title_text == page_title(probe.body):
+        return True
+    if page.body and probe.body:
+        shorter, longer = sorted((len(page.body), len(probe.body)))
+        return longer > 0 and shorter / longer > 0.98 and page.body[:2048] == probe.body[:2048]
+    return False
+
+
+def classify(outcome: Outcome, sibling: Response | None = None) -> tuple[Verdict, str]:
+    """The verdict on a URL from its final outcome (after retries) and, for a 2xx page,
+    the answer of a random sibling path on the same host."""
+    if outcome.failure is not None:
+        return _classify_failure(outcome.failure, outcome.detail)
+    response = outcome.response
+    assert response is not None
+    status = response.status
+    wall = bot_wall(response)
+    if wall is not None:
+        return Verdict.BLOCKED, wall
+    if 200 <= status < 300:
+        sign = soft404_sign(outcome)
+        if sign is not None:
+            return Verdict.SOFT_DEAD, sign
+        if sibling is not None and same_answer(response, sibling):
+            return Verdict.SOFT_DEAD, (
+                f"a random path on the same site answers the same way (HTTP {sibling.status})"
+            )
+        return Verdict.ALIVE, f"HTTP {status}"
+    if status in (404, 410):
+        return Verdict.DEAD, f"HTTP {status}"
+    if status in (401, 403, 407, 429, 451, 999):
+        return Verdict.BLOCKED, f"HTTP {status}: the server refuses automated clients"
+    if status >= 500:
+        return Verdict.UNREACHABLE, f"HTTP {status} through every retry"
+    return Verdict.UNREACHABLE, f"HTTP {status}"
+
+
+def _classify_failure(failure: Failure, detail: str) -> tuple[Verdict, str]:
+    match failure:
+        case Failure.DNS_NOT_FOUND:
+            return Verdict.DEAD, detail or "host name does not resolve"
+        case Failure.REDIRECT_LOOP | Failure.TOO_MANY_REDIRECTS:
+            return Verdict.DEAD, detail
+        case Failure.POLICY | Failure.BAD_URL:
+            return Verdict.INVALID, detail
+        case (
+            Failure.DNS_TEMPORARY
+            | Failure.REFUSED
+            | Failure.CONNECT
+            | Failure.TIMEOUT
+            | Failure.RESET
+            | Failure.TLS
+            | Failure.PROTOCOL
+        ):
+            return Verdict.UNREACHABLE, detail or failure.value
+        case _:
+            assert_never(failure)

@@ -1,0 +1,274 @@
+"""I/O: one HTTP exchange at a time, politely, safely, with foreign errors translated once.
+
+- One ``httpx.AsyncClient`` per run (connection reuse), ``trust_env=False`` so proxy
+  variables cannot route around the network policy, redirects not followed here.
+- Politeness: a global limiter (fair by host backlog) and a gate per host (at most
+  ``per_host`` in flight, ``min_host_interval`` between starts, a pause after a 429).
+- Safety: the network policy sits in the transport's network backend; bodies are read raw,
+  at most ``max_body_bytes``, and inflated here under the same cap; every exchange has a
+  total deadline, because httpx's read timeout never fires on a server that trickles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import ssl
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpcore
+import httpx
+
+from verifier.bodies import content_codings, decode_bounded
+from verifier.classify import Failure, Response
+from verifier.config import HttpSettings
+from verifier.errors import NetworkPolicyError
+from verifier.netpolicy import (
+    DnsNotFoundError,
+    DnsTemporaryError,
+    NetworkPolicy,
+    Resolver,
+    VettingBackend,
+)
+
+
+class FetchError(Exception):
+    """A request that produced no usable response, already translated to a ``Failure``."""
+
+    def __init__(self, failure: Failure, detail: str) -> None:
+        super().__init__(detail)
+        self.failure = failure
+        self.detail = detail
+
+
+class VettedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool whose network backend enforces the policy.
+
+    httpx exposes no network-backend option, so the pool is rebuilt with the same limits.
+    """
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+class FairLimiter:
+    """A counting limiter whose waiters are served by priority (lowest first), then FIFO.
+
+    The checker passes ``-backlog of the host``, so the hosts with the most work left get
+    free slots first: the slowest host, which bounds the run, never waits behind quick ones.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: float = 0.0) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over as we were cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+
+class HostGate:
+    """Per-host politeness: a concurrency cap, a minimum interval between request starts,
+    and a pause that a 429 imposes on the whole host."""
+
+    def __init__(self, per_host: int, min_interval: float) -> None:
+        self._slots = asyncio.Semaphore(per_host)
+        self._min_interval = min_interval
+        self._next_start = 0.0
+        self._paused_until = 0.0
+        self.backlog = 0
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        async with self._slots:
+            while True:
+                now = time.monotonic()
+                start = max(self._next_start, self._paused_until)
+                if start <= now:
+                    break
+                await asyncio.sleep(start - now)
+            self._next_start = now + self._min_interval
+            yield
+
+
+class Fetcher:
+    """Sends single requests (no redirects followed) under the politeness and safety rules."""
+
+    def __init__(
+        self,
+        http: HttpSettings,
+        policy: NetworkPolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._http = http
+        limits = httpx.Limits(
+            max_connections=http.max_concurrency,
+            max_keepalive_connections=http.max_concurrency,
+            keepalive_expiry=30.0,
+        )
+        if transport is None:
+            backend = VettingBackend(
+                policy, resolver or Resolver(http.resolve, timeout=http.connect_timeout)
+            )
+            transport = VettedTransport(backend, limits)
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(
+                connect=http.connect_timeout,
+                read=http.read_timeout,
+                write=http.read_timeout,
+                pool=None,
+            ),
+            headers={
+                "User-Agent": http.user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                "Accept-Encoding": "gzip, deflate",
+            },
+        )
+        self._limiter = FairLimiter(http.max_concurrency)
+        self._gates: dict[str, HostGate] = {}
+        self.requests_sent = 0
+
+    def gate(self, host: str) -> HostGate:
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self._http.per_host, self._http.min_host_interval)
+        return gate
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def exchange(self, method: str, url: str) -> Response:
+        """One request; the body (GET only) is read raw and decoded under the byte cap."""
+        try:
+            request = self.client.build_request(method, url)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            raise FetchError(Failure.BAD_URL, f"malformed URL: {exc}") from exc
+        host = request.url.host
+        gate = self.gate(host)
+        async with gate.turn():
+            await self._limiter.acquire(-gate.backlog)
+            try:
+                self.requests_sent += 1
+                async with asyncio.timeout(self._http.attempt_deadline):
+                    return await self._send(request, method)
+            except TimeoutError as exc:
+                raise FetchError(
+                    Failure.TIMEOUT,
+                    f"no complete answer within {self._http.attempt_deadline:g} s",
+                ) from exc
+            except FetchError:
+                raise
+            except Exception as exc:
+                raise translate(exc) from exc
+            finally:
+                self._limiter.release()
+
+    async def _send(self, request: httpx.Request, method: str) -> Response:
+        response = await self.client.send(request, stream=True)
+        try:
+            raw = b""
+            if method == "GET":
+                raw = await self._read_capped(response)
+            headers = {key.lower(): value for key, value in response.headers.items()}
+            body = decode_bounded(
+                raw, content_codings(headers.get("content-encoding")), self._http.max_body_bytes
+            )
+            return Response(method, str(response.url), response.status_code, headers, body)
+        finally:
+            await response.aclose()
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        limit = self._http.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(chunks)[:limit]
+
+
+def translate(exc: BaseException) -> FetchError:
+    """Map httpx/httpcore/OS errors to the checker's failures, once, most specific first."""
+    chain = _cause_chain(exc)
+    for error in chain:
+        if isinstance(error, NetworkPolicyError):
+            return FetchError(Failure.POLICY, str(error))
+        if isinstance(error, DnsNotFoundError):
+            return FetchError(Failure.DNS_NOT_FOUND, str(error))
+        if isinstance(error, DnsTemporaryError):
+            return FetchError(Failure.DNS_TEMPORARY, str(error))
+        if isinstance(error, ssl.SSLError | ssl.CertificateError):
+            return FetchError(
+                Failure.TLS, f"TLS failure: {getattr(error, 'reason', None) or error}"
+            )
+        if isinstance(error, ConnectionRefusedError):
+            return FetchError(Failure.REFUSED, "connection refused")
+        if isinstance(error, ConnectionResetError):
+            return FetchError(Failure.RESET, "connection reset by peer")
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(Failure.TIMEOUT, f"timed out ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        if "refused" in text.lower():
+            return FetchError(Failure.REFUSED, "connection refused")
+        if "ssl" in text.lower() or "certificate" in text.lower():
+            return FetchError(Failure.TLS, f"TLS failure: {text}")
+        return FetchError(Failure.CONNECT, f"cannot connect: {text or type(exc).__name__}")
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return FetchError(Failure.RESET, f"connection lost: {exc or type(exc).__name__}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        text = str(exc)
+        if "disconnected" in text.lower():
+            return FetchError(Failure.RESET, "server closed the connection without answering")
+        return FetchError(Failure.PROTOCOL, f"invalid HTTP answer: {text}")
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return FetchError(Failure.BAD_URL, str(exc))
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return FetchError(Failure.CONNECT, f"{type(exc).__name__}: {exc}")
+    raise exc
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen

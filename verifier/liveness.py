@@ -1,0 +1,346 @@
+"""I/O: check many URLs — each once, spread across hosts, retried, classified.
+
+For one URL: HEAD first, following redirects by hand (each hop vetted and gated); GET when
+HEAD is refused or inconclusive; retries by tenacity with the policy from config; then a
+random-sibling probe (one per host and first path segment, shared and cached) when the
+page answered 2xx, so a site that answers 200 to everything is caught. The verdict comes
+from ``classify``. For many URLs: work is spread across hosts, and a run in which most
+hosts fail at the connection level is reported as a network outage, not as dead links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result
+
+from verifier.classify import (
+    CONNECTION_LEVEL,
+    Failure,
+    Outcome,
+    Response,
+    classify,
+    retry_after_seconds,
+    should_retry,
+)
+from verifier.config import Settings
+from verifier.fetch import Fetcher, FetchError
+from verifier.models import Observation, Verdict
+from verifier.netpolicy import NetworkPolicy, Resolver
+from verifier.urls import normalize_url
+
+HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
+"""HEAD answers that GET must confirm: servers often refuse or botch HEAD (RFC 9110 §9.3.2
+makes it optional), and a page is never called dead on the word of HEAD alone."""
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass(slots=True)
+class CheckRun:
+    """Observations by normalised URL, and the outage verdict on the run as a whole."""
+
+    observations: dict[str, Observation] = field(default_factory=dict)
+    outage: str | None = None
+    requests_sent: int = 0
+
+
+class LinkChecker:
+    """Checks URLs with one client for the run. Use ``async with``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._settings = settings
+        self._http = settings.http
+        self._retry_statuses = frozenset(self._http.retry.retry_statuses)
+        policy = NetworkPolicy.build(
+            settings.security.allow_private_networks, settings.security.allowed_networks
+        )
+        self.fetcher = Fetcher(self._http, policy, transport, resolver)
+        self._clock = clock
+        self._probes: dict[str, asyncio.Task[Response | None]] = {}
+        self._random = random.Random()
+
+    async def __aenter__(self) -> LinkChecker:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in self._probes.values():
+            task.cancel()
+        await self.fetcher.aclose()
+
+    # -- many URLs -------------------------------------------------------------------------
+
+    async def check_all(
+        self,
+        urls: Iterable[str],
+        on_result: Callable[[Observation], None] | None = None,
+    ) -> CheckRun:
+        """Check each distinct URL once; per-host workers keep every host busy in parallel."""
+        by_host: dict[str, list[str]] = defaultdict(list)
+        for url in dict.fromkeys(normalize_url(u) for u in urls):
+            by_host[urlsplit(url).hostname or ""].append(url)
+        run = CheckRun()
+        outage = OutageWatch(
+            self._settings.outage.min_hosts, self._settings.outage.host_failure_ratio, by_host
+        )
+        canary_failure = await self._check_canaries()
+        if canary_failure is not None:
+            run.outage = canary_failure
+            return run
+
+        async def worker(host: str, queue: list[str]) -> None:
+            gate = self.fetcher.gate(host)
+            while queue:
+                url = queue.pop()
+                observation = await self.check(url)
+                gate.backlog -= 1
+                run.observations[url] = observation
+                outage.record(host, observation)
+                if on_result is not None:
+                    on_result(observation)
+
+        workers: list[asyncio.Task[None]] = []
+        for host, host_urls in sorted(by_host.items(), key=lambda item: -len(item[1])):
+            self.fetcher.gate(host).backlog = len(host_urls)
+            queue = list(reversed(host_urls))
+            for _ in range(min(self._http.per_host, len(host_urls))):
+                workers.append(asyncio.create_task(worker(host, queue)))
+        watcher: asyncio.Future[Any] = asyncio.create_task(outage.tripped.wait())
+        everything: asyncio.Future[Any] = asyncio.gather(*workers)
+        try:
+            await asyncio.wait([watcher, everything], return_when=asyncio.FIRST_COMPLETED)
+            if everything.done() and not everything.cancelled():
+                everything.result()  # a worker's bug surfaces here, not silently
+        finally:
+            watcher.cancel()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        run.outage = outage.verdict()
+        run.requests_sent = self.fetcher.requests_sent
+        return run
+
+    async def _check_canaries(self) -> str | None:
+        canaries = self._settings.outage.canary_urls
+        if not canaries:
+            return None
+        observations = await asyncio.gather(*(self.check(url) for url in canaries))
+        if all(o.verdict in (Verdict.UNREACHABLE, Verdict.DEAD) for o in observations):
+            details = "; ".join(f"{o.url}: {o.detail}" for o in observations)
+            return f"every canary URL failed ({details})"
+        return None
+
+    # -- one URL ---------------------------------------------------------------------------
+
+    async def check(self, url: str) -> Observation:
+        """Check one URL through retries, HEAD→GET, redirects and the soft-404 probe."""
+        started = time.monotonic()
+        checked_at = self._clock()
+        outcome, attempts = await self._with_retries(url, "HEAD")
+        sibling: Response | None = None
+        response = outcome.response
+        if response is not None and 200 <= response.status < 300 and self._http.soft404_probe:
+            sibling = await self._probe(response.url)
+            if sibling is not None and 200 <= sibling.status < 300 and response.method == "HEAD":
+                outcome, more = await self._with_retries(url, "GET")  # compare the content
+                attempts += more
+        verdict, detail = classify(outcome, sibling)
+        response = outcome.response
+        return Observation(
+            url=url,
+            verdict=verdict,
+            http_status=response.status if response is not None else None,
+            final_url=response.url if response is not None else None,
+            attempts=attempts,
+            checked_at=checked_at,
+            detail=detail,
+            redirects=list(outcome.chain[1:]),
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            failure=outcome.failure.value if outcome.failure is not None else None,
+        )
+
+    async def _with_retries(self, url: str, method: str) -> tuple[Outcome, int]:
+        """Attempts of ``_follow`` under the retry policy; returns the last outcome and the
+        number of requests chains sent.
+
+        A HEAD that is refused (405, 404, 403…) switches to GET at once, without using up a
+        retry; after any failed HEAD, retries use GET. So a URL that hangs costs exactly
+        ``attempts`` timeouts, and a page is never judged on HEAD's word alone.
+        """
+        policy = self._http.retry
+        state = _AttemptState(method)
+
+        def decide(outcome: Outcome) -> bool:
+            state.sent += 1
+            state.free_switch = False
+            if state.method == "HEAD" and _head_refused(outcome):
+                state.method = "GET"
+                state.free_switch = True
+                return True
+            state.counted += 1
+            if should_retry(outcome, self._retry_statuses):
+                state.method = "GET"
+                return True
+            return False
+
+        def wait(retry_state: RetryCallState) -> float:
+            if state.free_switch:
+                return 0.0
+            outcome = retry_state.outcome.result() if retry_state.outcome is not None else None
+            response = outcome.response if isinstance(outcome, Outcome) else None
+            return self._backoff(state.counted, response)
+
+        retrying = AsyncRetrying(
+            stop=lambda _: state.counted >= policy.attempts and not state.free_switch,
+            wait=wait,
+            retry=retry_if_result(decide),
+            retry_error_callback=lambda rs: rs.outcome.result() if rs.outcome else None,
+        )
+        outcome: Outcome | None = None
+        async for attempt in retrying:
+            with attempt:
+                outcome = await self._follow(url, state.method)
+            if attempt.retry_state.outcome is None or not attempt.retry_state.outcome.failed:
+                attempt.retry_state.set_result(outcome)
+        assert outcome is not None
+        return outcome, state.sent
+
+    def _backoff(self, retries_used: int, response: Response | None) -> float:
+        """Exponential backoff with jitter; ``Retry-After`` honoured up to a cap; a 429
+        pauses the whole host."""
+        policy = self._http.retry
+        backoff = min(policy.backoff_max, policy.backoff_base * 2.0 ** (retries_used - 1))
+        backoff += self._random.uniform(0, policy.jitter)
+        if response is None:
+            return backoff
+        retry_after = retry_after_seconds(response.headers, dt.datetime.now(dt.UTC))
+        if response.status == 429:
+            pause = retry_after if retry_after is not None else policy.host_pause_after_429
+            pause = min(policy.retry_after_cap, pause)
+            self.fetcher.gate(_host(response.url)).pause(pause)
+            return max(backoff, pause)
+        if retry_after is not None:
+            return min(policy.retry_after_cap, max(backoff, retry_after))
+        return backoff
+
+    async def _follow(self, url: str, method: str) -> Outcome:
+        """One attempt: request, following redirects by hand so every hop is recorded."""
+        chain = [url]
+        current = url
+        for _ in range(self._http.max_redirects + 1):
+            try:
+                response = await self.fetcher.exchange(method, current)
+            except FetchError as exc:
+                return Outcome(url, None, exc.failure, exc.detail, tuple(chain))
+            location = response.headers.get("location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                return Outcome(url, response, chain=tuple(chain))
+            target = normalize_url(urljoin(current, location.strip()))
+            if target in chain:
+                return Outcome(
+                    url,
+                    response,
+                    Failure.REDIRECT_LOOP,
+                    f"redirect loop: {' → '.join([*chain[chain.index(target) :], target])}",
+                    tuple(chain),
+                )
+            chain.append(target)
+            current = target
+        return Outcome(
+            url,
+            None,
+            Failure.TOO_MANY_REDIRECTS,
+            f"more than {self._http.max_redirects} redirects",
+            tuple(chain),
+        )
+
+    async def _probe(self, page_url: str) -> Response | None:
+        """GET a random path beside ``page_url`` — one probe per host and first path segment."""
+        parts = urlsplit(page_url)
+        segments = [part for part in parts.path.split("/") if part]
+        prefix = f"/{segments[0]}/" if len(segments) > 1 else "/"
+        key = f"{parts.scheme}://{parts.netloc}{prefix}"
+        task = self._probes.get(key)
+        if task is None:
+            probe_url = urlunsplit(
+                (parts.scheme, parts.netloc, f"{prefix}{secrets.token_hex(10)}", "", "")
+            )
+            task = self._probes[key] = asyncio.create_task(self._probe_once(probe_url))
+        return await asyncio.shield(task)
+
+    async def _probe_once(self, url: str) -> Response | None:
+        """One GET, no retries: a probe that fails simply proves nothing."""
+        outcome = await self._follow(url, "GET")
+        return outcome.response if outcome.failure is None else None
+
+
+@dataclass(slots=True)
+class _AttemptState:
+    method: str
+    sent: int = 0
+    counted: int = 0
+    free_switch: bool = False
+
+
+def _head_refused(outcome: Outcome) -> bool:
+    """A HEAD answer that GET must confirm before anything is concluded."""
+    if outcome.failure is not None:
+        return outcome.failure is Failure.PROTOCOL
+    return outcome.status in HEAD_FALLBACK_STATUSES
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+class OutageWatch:
+    """Decides whether the network itself is down: most hosts failing at connection level.
+
+    It trips early (after ``min_hosts`` hosts have answers), so a run during an outage
+    stops quickly instead of retrying thousands of URLs into the void.
+    """
+
+    def __init__(self, min_hosts: int, ratio: float, by_host: dict[str, list[str]]) -> None:
+        self._min_hosts = min(min_hosts, len(by_host)) if by_host else min_hosts
+        self._ratio = ratio
+        self._enough_hosts = len(by_host) >= min_hosts
+        self._host_ok: dict[str, bool] = {}
+        self.tripped = asyncio.Event()
+
+    def record(self, host: str, observation: Observation) -> None:
+        connection_failure = observation.failure in {f.value for f in CONNECTION_LEVEL}
+        self._host_ok[host] = self._host_ok.get(host, False) or not connection_failure
+        if self.verdict() is not None:
+            self.tripped.set()
+
+    def verdict(self) -> str | None:
+        seen = len(self._host_ok)
+        if not self._enough_hosts or seen < self._min_hosts:
+            return None
+        failed = sum(1 for ok in self._host_ok.values() if not ok)
+        if failed / seen >= self._ratio:
+            return (
+                f"network outage: {failed} of {seen} hosts failed at the connection level "
+                "(DNS or connect); no source was judged"
+            )
+        return None
