@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -15,7 +16,8 @@ from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.text import render_text
 from verifier.models import Result
-from verifier.pipeline import CheckOutcome, check_offline
+from verifier.pipeline import CheckOutcome, check_offline, check_online
+from verifier.progress import ProgressReporter, show_progress
 from verifier.summary import summarize
 
 
@@ -45,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="check events (tier rules; sources too unless --offline)",
-        description="Check events: the tier rules, offline; exit 0 pass, 1 fail, 2 usage error.",
+        description=(
+            "Check events: the tier rules, then (unless --offline) every source URL. "
+            "Exit 0 pass, 1 fail, 2 usage error, 3 could not check (network outage)."
+        ),
     )
     check.add_argument(
         "paths",
@@ -74,14 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def exit_code_for(outcome: CheckOutcome) -> ExitCode:
-    failed = any(report.result is Result.FAIL for report in outcome.reports)
-    return ExitCode.FAILED if failed else ExitCode.PASSED
+    """A failed event fails the check, even during an outage (the offline rules still hold);
+    otherwise an outage means the check could not be done."""
+    if any(report.result is Result.FAIL for report in outcome.reports):
+        return ExitCode.FAILED
+    if outcome.outage is not None:
+        return ExitCode.COULD_NOT_CHECK
+    return ExitCode.PASSED
 
 
 def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
-    outcome = check_offline(settings, args.paths, args.changed_since)
-    summary = summarize(outcome.reports, skipped=len(outcome.skipped))
+    if args.offline:
+        outcome = check_offline(settings, args.paths, args.changed_since)
+    else:
+        with ProgressReporter(enabled=show_progress()) as progress:
+            outcome = asyncio.run(
+                check_online(
+                    settings,
+                    args.paths,
+                    args.changed_since,
+                    on_start=progress.start,
+                    on_result=progress.advance,
+                )
+            )
+        if outcome.outage is not None:
+            print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
+    summary = summarize(
+        outcome.reports, skipped=len(outcome.skipped), could_not_check=outcome.outage
+    )
     if args.format == "json":
         sys.stdout.write(render_json(outcome.reports, summary))
     elif args.format == "github":

@@ -126,16 +126,18 @@ class LinkChecker:
             for _ in range(min(self._http.per_host, len(host_urls))):
                 workers.append(asyncio.create_task(worker(host, queue)))
         watcher: asyncio.Future[Any] = asyncio.create_task(outage.tripped.wait())
-        everything: asyncio.Future[Any] = asyncio.gather(*workers)
+        everything: asyncio.Future[list[Any]] = asyncio.gather(*workers, return_exceptions=True)
         try:
-            await asyncio.wait([watcher, everything], return_when=asyncio.FIRST_COMPLETED)
-            if everything.done() and not everything.cancelled():
-                everything.result()  # a worker's bug surfaces here, not silently
+            pending: list[asyncio.Future[Any]] = [watcher, everything]
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
             for task in workers:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            results = await everything
+        for result in results:
+            if isinstance(result, Exception):
+                raise result  # a worker's bug surfaces here, never silently
         run.outage = outage.verdict()
         run.requests_sent = self.fetcher.requests_sent
         return run

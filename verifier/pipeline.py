@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from verifier.config import Settings
 from verifier.discover import changed_event_files, find_event_files
-from verifier.models import EventReport, EventSummary, LoadedEvent, SourceReport, result_of
+from verifier.liveness import LinkChecker
+from verifier.models import (
+    EventReport,
+    EventSummary,
+    LoadedEvent,
+    Observation,
+    SourceReport,
+    result_of,
+)
 from verifier.parse import Skipped, load_event_file
-from verifier.rules import RuleContext, check_rules, declared_tier
+from verifier.rules import RuleContext, check_rules, declared_tier, verdict_violations
+from verifier.status import decide_status
+from verifier.urls import is_web_url, normalize_url
 
 
 @dataclass(slots=True)
 class CheckOutcome:
     reports: list[EventReport] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    outage: str | None = None
+    urls_checked: int = 0
+    requests_sent: int = 0
 
 
 def display_path(path: Path) -> str:
@@ -96,6 +111,85 @@ def offline_report(ctx: RuleContext, loaded: LoadedEvent) -> EventReport:
         sources=source_reports(ctx, loaded),
         violations=violations,
     )
+
+
+def web_urls(loaded: Sequence[LoadedEvent]) -> list[str]:
+    """Every distinct checkable source URL, normalised, in first-cited order."""
+    urls: dict[str, None] = {}
+    for item in loaded:
+        if item.event is not None:
+            for source in item.event.sources:
+                if is_web_url(source.url):
+                    urls.setdefault(normalize_url(source.url), None)
+    return list(urls)
+
+
+def fold_observations(
+    ctx: RuleContext,
+    loaded: LoadedEvent,
+    report: EventReport,
+    observations: Mapping[str, Observation],
+) -> EventReport:
+    """Put each source's observation into the event's report, with the violations it brings."""
+    if loaded.event is None:
+        return report
+    checked: dict[int, Observation] = {}
+    sources = []
+    for source_report, source in zip(report.sources, loaded.event.sources, strict=True):
+        observation = observations.get(normalize_url(source.url)) if source.url else None
+        if observation is None:
+            sources.append(source_report)
+            continue
+        checked[source_report.index] = observation
+        sources.append(
+            source_report.model_copy(
+                update={
+                    "verdict": observation.verdict,
+                    "status": decide_status([observation]),
+                    "http_status": observation.http_status,
+                    "final_url": observation.final_url,
+                    "attempts": observation.attempts,
+                    "checked_at": observation.checked_at,
+                    "detail": observation.detail,
+                }
+            )
+        )
+    violations = [*report.violations, *verdict_violations(ctx, loaded, checked)]
+    return report.model_copy(
+        update={"sources": sources, "violations": violations, "result": result_of(violations)}
+    )
+
+
+async def check_online(
+    settings: Settings,
+    paths: Sequence[Path] = (),
+    changed_since: str | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_result: Callable[[Observation], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> CheckOutcome:
+    """Tier rules, then every distinct source URL checked once and folded into the reports.
+
+    During a network outage nothing is judged: the reports carry the offline results and
+    ``outage`` says why the sources could not be checked.
+    """
+    files = select_files(settings, paths, changed_since)
+    loaded, skipped = load_all(files)
+    ctx = RuleContext.build(settings.rules, settings.domain_registry())
+    reports = [offline_report(ctx, item) for item in loaded]
+    urls = web_urls(loaded)
+    if on_start is not None:
+        on_start(len(urls))
+    async with LinkChecker(settings, transport=transport) as checker:
+        run = await checker.check_all(urls, on_result=on_result)
+    outcome = CheckOutcome(reports, skipped, run.outage, len(urls), run.requests_sent)
+    if run.outage is None:
+        outcome.reports = [
+            fold_observations(ctx, item, report, run.observations)
+            for item, report in zip(loaded, reports, strict=True)
+        ]
+    return outcome
 
 
 def check_offline(

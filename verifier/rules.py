@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from verifier.config import RulesSettings
-from verifier.models import Event, LoadedEvent, Severity, Source, Violation
+from verifier.models import Event, LoadedEvent, Observation, Severity, Source, Verdict, Violation
 from verifier.registry import DomainRegistry
 from verifier.urls import host_of, is_web_url, normalize_url
 
@@ -294,6 +294,55 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("archive-url-format", archive_url_format),
 )
 """Every rule, by the name its findings carry and config uses."""
+
+
+DEAD_VERDICTS = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
+UNAVAILABLE_VERDICTS = frozenset({Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID})
+
+
+def verdict_violations(
+    ctx: RuleContext, loaded: LoadedEvent, verdicts: Mapping[int, Observation]
+) -> list[Violation]:
+    """Violations from the checked sources (``verdicts`` by source index).
+
+    A credible (tier 1–2) source that is dead with no archive link is an error: the claim
+    has lost its evidence. A dead source with an archive link, or a dead tier-3 source, is a
+    warning; blocked or unreachable is a warning (not evidence of death).
+    """
+    event = loaded.event
+    if event is None:
+        return []
+    findings: list[Finding] = []
+    for index, observation in sorted(verdicts.items()):
+        source = event.sources[index]
+        line = loaded.line_of("sources", index, "url")
+        what = f"source is {observation.verdict.value}: {observation.detail}"
+        if observation.verdict in DEAD_VERDICTS:
+            tier = ctx.effective_tier(source)
+            archived = bool((source.archive_url or "").strip())
+            if archived:
+                findings.append(
+                    Finding("source-unavailable", what + " (archive_url kept)", line, index)
+                )
+            elif tier is not None and tier <= ctx.settings.credible_max_tier:
+                findings.append(
+                    Finding("source-dead", what + " and has no archive_url", line, index)
+                )
+            else:
+                findings.append(Finding("source-unavailable", what, line, index))
+        elif observation.verdict in UNAVAILABLE_VERDICTS:
+            findings.append(Finding("source-unavailable", what, line, index))
+    return [
+        Violation(
+            rule=f.rule,
+            severity=Severity(ctx.severities[f.rule]),
+            message=f.message,
+            source_index=f.source_index,
+            line=f.line,
+        )
+        for f in findings
+        if ctx.severities[f.rule] != "off"
+    ]
 
 
 def check_rules(ctx: RuleContext, loaded: LoadedEvent) -> list[Violation]:

@@ -1,0 +1,38 @@
+"""Pure: a URL's status from its history of observations — never from one bad night.
+
+As Wikipedia's InternetArchiveBot does, a link is ``broken`` only after ``failures`` failed
+checks spread over at least ``days`` days, and any success resets the count. Observations
+made during a detected network outage are never stored, so they never count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from verifier.models import Observation, Status, Verdict
+
+FAILING = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD, Verdict.UNREACHABLE, Verdict.INVALID})
+
+
+def decide_status(history: Sequence[Observation], failures: int = 3, days: float = 3.0) -> Status:
+    """The status from ``history`` (any order): the streak of failures since the last
+    success decides between ``suspect`` and ``broken``."""
+    if not history:
+        return Status.UNKNOWN
+    ordered = sorted(history, key=lambda observation: observation.checked_at)
+    newest = ordered[-1]
+    if newest.verdict is Verdict.ALIVE:
+        return Status.OK
+    if newest.verdict is Verdict.BLOCKED:
+        return Status.BLOCKED
+    streak: list[Observation] = []
+    for observation in reversed(ordered):
+        if observation.verdict is Verdict.ALIVE:
+            break
+        if observation.verdict in FAILING:
+            streak.append(observation)
+    span = newest.checked_at - streak[-1].checked_at
+    if len(streak) >= failures and span >= dt.timedelta(days=days):
+        return Status.BROKEN
+    return Status.SUSPECT
