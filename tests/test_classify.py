@@ -1,0 +1,135 @@
+"""Pure classification: outcomes → verdicts, retry decisions, soft-404 and bot-wall signs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from verifier.classify import (
+    Failure,
+    Outcome,
+    Response,
+    bot_wall,
+    classify,
+    retry_after_seconds,
+    should_retry,
+)
+from verifier.models import Verdict
+
+URL = "https://news.example/2024/05/story"
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def answer(
+    status: int, url: str = URL, body: bytes = b"", method: str = "GET", **headers: str
+) -> Outcome:
+    response = Response(method, url, status, {k.replace("_", "-"): v for k, v in headers.items()})
+    response = Response(method, url, status, response.headers, body)
+    chain = (URL,) if url == URL else (URL, url)
+    return Outcome(URL, response, chain=chain)
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (200, Verdict.ALIVE),
+        (204, Verdict.ALIVE),
+        (404, Verdict.DEAD),
+        (410, Verdict.DEAD),
+        (401, Verdict.BLOCKED),
+        (403, Verdict.BLOCKED),
+        (429, Verdict.BLOCKED),
+        (999, Verdict.BLOCKED),
+        (500, Verdict.UNREACHABLE),
+        (503, Verdict.UNREACHABLE),
+        (400, Verdict.UNREACHABLE),
+    ],
+)
+def test_status_codes_map_to_verdicts(status: int, verdict: Verdict) -> None:
+    assert classify(answer(status))[0] is verdict
+
+
+@pytest.mark.parametrize(
+    ("failure", "verdict"),
+    [
+        (Failure.DNS_NOT_FOUND, Verdict.DEAD),
+        (Failure.REDIRECT_LOOP, Verdict.DEAD),
+        (Failure.TOO_MANY_REDIRECTS, Verdict.DEAD),
+        (Failure.TIMEOUT, Verdict.UNREACHABLE),
+        (Failure.RESET, Verdict.UNREACHABLE),
+        (Failure.REFUSED, Verdict.UNREACHABLE),
+        (Failure.TLS, Verdict.UNREACHABLE),
+        (Failure.DNS_TEMPORARY, Verdict.UNREACHABLE),
+        (Failure.POLICY, Verdict.INVALID),
+        (Failure.BAD_URL, Verdict.INVALID),
+    ],
+)
+def test_failures_map_to_verdicts(failure: Failure, verdict: Verdict) -> None:
+    assert classify(Outcome(URL, failure=failure, detail="x"))[0] is verdict
+
+
+def test_deep_url_redirected_to_home_is_soft_dead() -> None:
+    verdict, detail = classify(answer(200, url="https://news.example/"))
+    assert verdict is Verdict.SOFT_DEAD
+    assert "home page" in detail
+
+
+def test_redirect_to_error_page_is_soft_dead() -> None:
+    assert classify(answer(200, url="https://news.example/errors/404.html"))[0] is Verdict.SOFT_DEAD
+
+
+def test_redirect_to_another_article_is_alive() -> None:
+    assert (
+        classify(answer(200, url="https://news.example/2024/05/story-updated"))[0] is Verdict.ALIVE
+    )
+
+
+def test_not_found_title_is_soft_dead() -> None:
+    body = b"<html><head><title>Page not found | News</title></head></html>"
+    assert classify(answer(200, body=body))[0] is Verdict.SOFT_DEAD
+
+
+def test_not_found_heading_is_soft_dead() -> None:
+    body = b"<title>News</title><h1>Sorry, this page doesn't exist</h1>"
+    assert classify(answer(200, body=body))[0] is Verdict.SOFT_DEAD
+
+
+def test_sibling_answering_the_same_page_makes_it_soft_dead() -> None:
+    body = b"<title>Welcome to News</title>"
+    sibling = Response("GET", "https://news.example/2024/zz9", 200, {}, body)
+    assert classify(answer(200, body=body), sibling)[0] is Verdict.SOFT_DEAD
+    real = answer(200, body=b"<title>Story of the day</title>")
+    assert classify(real, sibling)[0] is Verdict.ALIVE
+    honest = Response("GET", "https://news.example/2024/zz9", 404, {}, body)
+    assert classify(answer(200, body=body), honest)[0] is Verdict.ALIVE
+
+
+def test_cloudflare_challenge_is_blocked_never_dead() -> None:
+    outcome = answer(403, cf_mitigated="challenge", server="cloudflare")
+    assert classify(outcome)[0] is Verdict.BLOCKED
+    challenge_200 = answer(200, body=b"<title>Just a moment...</title>")
+    assert classify(challenge_200)[0] is Verdict.BLOCKED
+
+
+def test_bot_wall_is_not_claimed_for_an_ordinary_404() -> None:
+    assert bot_wall(Response("GET", URL, 404, {"server": "nginx"}, b"Not Found")) is None
+
+
+def test_should_retry_transient_only() -> None:
+    assert should_retry(answer(503), RETRYABLE)
+    assert should_retry(answer(429), RETRYABLE)
+    assert not should_retry(answer(404), RETRYABLE)
+    assert should_retry(Outcome(URL, failure=Failure.TIMEOUT), RETRYABLE)
+    assert should_retry(Outcome(URL, failure=Failure.REFUSED), RETRYABLE)
+    assert not should_retry(Outcome(URL, failure=Failure.POLICY), RETRYABLE)
+    assert not should_retry(Outcome(URL, failure=Failure.DNS_NOT_FOUND), RETRYABLE)
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    now = dt.datetime(2026, 11, 26, 3, 0, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds({"retry-after": "7"}, now) == 7
+    later = "Thu, 26 Nov 2026 03:00:30 GMT"
+    assert retry_after_seconds({"retry-after": later}, now) == 30
+    assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert retry_after_seconds({}, now) is None
