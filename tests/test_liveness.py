@@ -165,7 +165,7 @@ async def test_private_targets_are_refused_also_behind_a_redirect() -> None:
         hidden = web.url(1, "/ok/secret")
         numeric = hidden.replace("127.0.0.3", str(0x7F000003))
         paths = [f"/redirect-to?url={hidden}", "/ok/public"]
-        observations, run = await check(web, paths, settings)
+        observations, _ = await check(web, paths, settings)
         async with LinkChecker(settings) as checker:
             direct = await checker.check_all([hidden, numeric])
         assert web.requests_by_host.get("127.0.0.3", 0) == 0
@@ -190,10 +190,10 @@ async def test_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
 
 
 async def test_trickling_server_hits_the_total_deadline() -> None:
-    async with LoopWeb(hosts=1, trickle_interval=0.2) as web:
-        async with LinkChecker(fast_settings(attempt_deadline=0.5, read_timeout=5)) as checker:
-            with pytest.raises(FetchError) as caught:
-                await checker.fetcher.exchange("GET", web.url(0, "/trickle/x"))
+    settings = fast_settings(attempt_deadline=0.5, read_timeout=5)
+    async with LoopWeb(hosts=1, trickle_interval=0.2) as web, LinkChecker(settings) as checker:
+        with pytest.raises(FetchError) as caught:
+            await checker.fetcher.exchange("GET", web.url(0, "/trickle/x"))
     assert caught.value.failure is Failure.TIMEOUT
 
 

@@ -54,7 +54,6 @@ class HttpSettings(_Section):
     min_host_interval: Annotated[float, Field(ge=0)] = 0.05
     max_redirects: Annotated[int, Field(ge=0)] = 10
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65_536
-    max_header_bytes: Annotated[int, Field(ge=4096)] = 65_536
     soft404_probe: bool = True
     retry: RetrySettings = RetrySettings()
     resolve: dict[str, str] = Field(default_factory=dict)
