@@ -54,7 +54,8 @@ def event(name: str, urls: list[tuple[str, int]], archive: bool = False) -> str:
         + (f"  archive_url: https://web.archive.org/web/20210203000000/{url}\n" if archive else "")
         for n, (url, tier) in enumerate(urls)
     )
-    return f"---\nid: {name}\ndate: '2021-02-03'\ntitle: Event {name}\nimportance: 5\nsources:\n{sources}---\nBody.\n"
+    header = f"---\nid: {name}\ndate: '2021-02-03'\ntitle: Event {name}\nimportance: 5\n"
+    return f"{header}sources:\n{sources}---\nBody.\n"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -411,3 +411,42 @@ def test_down_host_refuses_connections() -> None:
                 sock.connect((web.hosts[1], web.port))
         finally:
             sock.close()
+
+
+async def test_site_mode_serves_only_published_pages(
+    web: LoopWeb, client: httpx.AsyncClient
+) -> None:
+    site, redir = web.hosts[0], "127.0.0.6"
+    web.publish(site, ["/news/a-story", "/article?id=7", "/caf%C3%A9", "ok/target"])
+    web.publish(redir, ["/kept/page"])
+    assert web.host_modes[site] == "site"
+    assert web.host_modes[redir] == "home-redirect"
+    assert web.is_published(site, "/café")
+
+    r = await client.get(web.url(site, "/news/a-story"))
+    assert r.status_code == 200
+    assert _title(r.text) == "News / A story"
+    assert (await client.head(web.url(site, "/news/a-story"))).status_code == 200
+    assert _title((await client.get(web.url(site, "/article?id=7"))).text) == "Article (id=7)"
+    assert (await client.get(web.url(site, "/café"))).status_code == 200
+    assert (await client.get(web.url(site, "/"))).status_code == 200
+    for missing in ("/news/other", "/article?id=8", "/article", "/ok/anything", "/ok"):
+        assert (await client.get(web.url(site, missing))).status_code == 404, missing
+
+    # the behaviour grammar still works beside the published pages
+    assert (await client.get(web.url(site, "/status/410/x"))).status_code == 410
+    assert (await client.get(web.url(site, "/cloudflare/x"))).status_code == 403
+    r = await client.get(web.url(site, "/redirect/2/target"), follow_redirects=True)
+    assert (r.status_code, len(r.history)) == (200, 2)
+    r = await client.get(web.url(site, "/redirect/1/unpublished"), follow_redirects=True)
+    assert r.status_code == 404
+    assert (await client.get(web.url(site, "/flaky/1/503/f"))).status_code == 503
+    assert (await client.get(web.url(site, "/flaky/1/503/f"))).status_code == 200
+
+    # published pages on a moded host; other hosts keep answering /ok/ as before
+    assert (await client.get(web.url(redir, "/kept/page"))).status_code == 200
+    assert (await client.get(web.url(redir, "/gone/page"))).status_code == 301
+    assert (await client.get(web.url(1, "/ok/anything"))).status_code == 200
+    with pytest.raises(ValueError, match="unknown host"):
+        web.publish("127.0.0.99", ["/x"])
+    assert web.errors == []

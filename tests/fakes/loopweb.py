@@ -39,7 +39,15 @@ anything else                       404 (or the host mode's fallback)
 Every response waits ``latency_ms`` first (constructor, per host via ``host_latency_ms``, or per
 request via the ``latency_ms`` query parameter / ``X-Loopweb-Latency-Ms`` header).
 Host modes (``host_modes={addr: mode}``, see ``HOST_MODES``): ``soft404``, ``home-redirect``,
-``down`` (address reserved but not listening: connection refused).
+``down`` (address reserved but not listening: connection refused), ``site`` (a real site: see
+below).
+
+Published pages: ``web.publish(host, paths)`` registers exact targets (path + query, compared
+percent-decoded) that answer 200 with a page titled from the path, on any host and before
+its mode. Publishing on a host without a mode puts it in ``site`` mode, where ``/ok/...`` no
+longer answers everything: only published targets and ``/`` exist, every other path is 404,
+and the rest of the grammar (``/status/...``, ``/hang/...``, ``/redirect/<n>/x`` → ``/ok/x``,
+which must then be published...) keeps working, so a site can mix behaviours.
 
 Run standalone: ``python -m tests.fakes.loopweb --hosts 5 --latency-ms 20``.
 """
@@ -648,11 +656,36 @@ def _home_redirect_mode(web: LoopWeb, req: Request) -> Reply | None:
     return _redirect("/", 301)
 
 
+def _site_mode(web: LoopWeb, req: Request) -> Reply | None:
+    if req.path == "/ok" or req.path.startswith("/ok/"):
+        return _status_page(404, req)  # only published pages exist
+    return None
+
+
+def _published_page(web: LoopWeb, req: Request) -> Response:
+    segments = [s for s in req.path.split("/") if s]
+    query = urlsplit(req.target).query
+    title = _humanize(segments) or f"Home of {req.host}"
+    if query:
+        title += f" ({unquote(query)})"
+    canonical = f'<link rel="canonical" href="http://{req.host}:{web.port}{req.target}">\n'
+    text = f"This is the published page {req.target} on {req.host}."
+    return _html(200, html_page(title, title, text, extra_head=canonical))
+
+
+def _target_key(target: str) -> str:
+    """Compare targets percent-decoded (and raw non-ASCII bytes read as UTF-8)."""
+    with contextlib.suppress(UnicodeError):
+        target = target.encode("latin-1").decode("utf-8")
+    return unquote(target)
+
+
 HOST_MODES: dict[str, HostMode] = {
     "normal": HostMode(),
     "soft404": HostMode(override=_soft404_mode),
     "home-redirect": HostMode(fallback=_home_redirect_mode),
     "down": HostMode(listen=False),
+    "site": HostMode(override=_site_mode),
 }
 """Host mode name -> behaviour; add entries here for new modes."""
 
@@ -703,6 +736,7 @@ class LoopWeb:
         self.bomb_size = bomb_size
         self.backlog = backlog
         self._requested_port = port
+        self._published: dict[str, set[str]] = defaultdict(set)
         self._acct = _Accounting(log_limit)
         self._conn_ids = itertools.count(1)
         self._servers: list[asyncio.Server] = []
@@ -738,6 +772,20 @@ class LoopWeb:
     def mode_of(self, host: str) -> HostMode:
         """The HostMode of an address."""
         return HOST_MODES[self.host_modes.get(host, "normal")]
+
+    def publish(self, host: int | str, paths: Iterable[str]) -> None:
+        """Make exact targets (path + query) on ``host`` answer 200 with a page titled from
+        the path; a host without a mode becomes a ``site``, where unpublished paths are 404."""
+        addr = self.addr(host)
+        if addr not in self.hosts:
+            raise ValueError(f"unknown host {addr}")
+        self.host_modes.setdefault(addr, "site")
+        for path in paths:
+            self._published[addr].add(_target_key(path if path.startswith("/") else "/" + path))
+
+    def is_published(self, host: int | str, target: str) -> bool:
+        """Whether ``target`` (path + query) is a published page of ``host``."""
+        return _target_key(target) in self._published.get(self.addr(host), ())
 
     # ---------------------------------------------------------------- accounting
 
@@ -1106,6 +1154,9 @@ class LoopWeb:
         return await self._act(reply, req, reader, writer)
 
     async def _dispatch(self, req: Request) -> Reply:
+        published = self._published.get(req.host)
+        if published and _target_key(req.target) in published:
+            return _published_page(self, req)
         mode = self.mode_of(req.host)
         if mode.override is not None:
             reply = mode.override(self, req)
