@@ -37,6 +37,8 @@ def write_config(tmp_path: Path, **extra: str) -> Path:
         'allowed_networks = ["127.0.0.0/8"]',
         "[outage]",
         "min_hosts = 5",
+        "[wayback]",
+        "enabled = false",
     ]
     config.write_text("\n".join(lines) + "\n" + "\n".join(f"{k} = {v}" for k, v in extra.items()))
     return config

@@ -83,7 +83,7 @@ def exit_code_for(outcome: CheckOutcome) -> ExitCode:
     otherwise an outage means the check could not be done."""
     if any(report.result is Result.FAIL for report in outcome.reports):
         return ExitCode.FAILED
-    if outcome.outage is not None:
+    if outcome.outage is not None or outcome.archive_down is not None:
         return ExitCode.COULD_NOT_CHECK
     return ExitCode.PASSED
 
@@ -105,8 +105,12 @@ def run_check(args: argparse.Namespace) -> ExitCode:
             )
         if outcome.outage is not None:
             print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
+        for notice in outcome.notices:
+            print(f"verifier: {notice}", file=sys.stderr)
     summary = summarize(
-        outcome.reports, skipped=len(outcome.skipped), could_not_check=outcome.outage
+        outcome.reports,
+        skipped=len(outcome.skipped),
+        could_not_check=outcome.outage or outcome.archive_down,
     )
     if args.format == "json":
         sys.stdout.write(render_json(outcome.reports, summary))

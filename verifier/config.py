@@ -81,6 +81,35 @@ class OutageSettings(_Section):
     host_failure_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
 
 
+class WaybackSettings(_Section):
+    """The Wayback Machine: endpoints (a local fake can stand in), budgets and patience.
+
+    Budgets are per ``rate_window`` seconds (60: per minute), set below the service's limits
+    (CDX allows about 30 a minute in 2026; Save Page Now about 12 captures a minute).
+    """
+
+    enabled: bool = True
+    availability_url: str = "https://archive.org/wayback/available"
+    cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    replay_url: str = "https://web.archive.org/web"
+    save_url: str = "https://web.archive.org/save"
+    status_url: str = "https://web.archive.org/save/status"
+    access_key_env: str = "WAYBACK_ACCESS_KEY"
+    secret_key_env: str = "WAYBACK_SECRET_KEY"
+    rate_window: Annotated[float, Field(gt=0)] = 60.0
+    cdx_per_window: Annotated[int, Field(ge=1)] = 24
+    save_per_window: Annotated[int, Field(ge=1)] = 10
+    status_per_window: Annotated[int, Field(ge=1)] = 60
+    max_sessions: Annotated[int, Field(ge=1)] = 4
+    cooldown_after_429: Annotated[float, Field(ge=0)] = 60.0
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    attempts: Annotated[int, Field(ge=1)] = 3
+    save_if_no_capture_within_days: Annotated[int, Field(ge=0)] = 365
+    poll_interval: Annotated[float, Field(gt=0)] = 5.0
+    poll_timeout: Annotated[float, Field(gt=0)] = 180.0
+    time_budget: Annotated[float, Field(gt=0)] = 1800.0
+
+
 class RuleSeverities(_Section):
     """The severity of each rule; ``off`` disables it."""
 
@@ -100,6 +129,8 @@ class RuleSeverities(_Section):
     schema_: SeverityName = Field("error", alias="schema")
     source_dead: SeverityName = Field("error", alias="source-dead")
     source_unavailable: SeverityName = Field("warning", alias="source-unavailable")
+    archive_fabricated: SeverityName = Field("error", alias="archive-fabricated")
+    archive_error_capture: SeverityName = Field("warning", alias="archive-error-capture")
 
 
 class RulesSettings(_Section):
@@ -276,6 +307,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     security: SecuritySettings = SecuritySettings()
     outage: OutageSettings = OutageSettings()
+    wayback: WaybackSettings = WaybackSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -139,11 +139,19 @@ class LoadedEvent:
 
 
 class ArchiveInfo(BaseModel):
+    """What the Wayback Machine holds for one source (the ``archive`` block of the contract)."""
+
     state: ArchiveState
     url: str | None = None
     timestamp: str | None = None
     captured_status: int | None = None
     detail: str | None = None
+    nearest_url: str | None = None
+    """For a fabricated link: the nearest real capture, to replace it with."""
+    suggested: bool = False
+    """True when ``url`` is offered as the replacement for a dead source."""
+    job_id: str | None = None
+    checked_at: dt.datetime | None = None
 
 
 class Observation(BaseModel):

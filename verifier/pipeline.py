@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from verifier.archive import Archiver, ArchiveRun, ArchiveStore, ArchiveTask, MemoryArchiveStore
 from verifier.config import Settings
 from verifier.discover import changed_event_files, find_event_files
+from verifier.fold import fold_sources
 from verifier.liveness import LinkChecker
 from verifier.models import (
     EventReport,
@@ -18,12 +21,13 @@ from verifier.models import (
     LoadedEvent,
     Observation,
     SourceReport,
+    Verdict,
     result_of,
 )
 from verifier.parse import Skipped, load_event_file
-from verifier.rules import RuleContext, check_rules, declared_tier, verdict_violations
-from verifier.status import decide_status
+from verifier.rules import RuleContext, check_rules, declared_tier
 from verifier.urls import is_web_url, normalize_url
+from verifier.wayback import WaybackClient
 
 
 @dataclass(slots=True)
@@ -33,6 +37,8 @@ class CheckOutcome:
     outage: str | None = None
     urls_checked: int = 0
     requests_sent: int = 0
+    notices: list[str] = field(default_factory=list)
+    archive_down: str | None = None
 
 
 def display_path(path: Path) -> str:
@@ -113,6 +119,27 @@ def offline_report(ctx: RuleContext, loaded: LoadedEvent) -> EventReport:
     )
 
 
+def archive_tasks(ctx: RuleContext, loaded: Sequence[LoadedEvent]) -> list[ArchiveTask]:
+    """One task per distinct (URL, archive_url) pair, with the best tier citing it."""
+    tasks: dict[str, ArchiveTask] = {}
+    for item in loaded:
+        if item.event is None:
+            continue
+        for source in item.event.sources:
+            if not is_web_url(source.url):
+                continue
+            task = ArchiveTask(
+                normalize_url(source.url),
+                (source.archive_url or "").strip() or None,
+                source.date,
+                ctx.effective_tier(source),
+            )
+            known = tasks.get(task.key)
+            if known is None or (task.tier or 9) < (known.tier or 9):
+                tasks[task.key] = task
+    return list(tasks.values())
+
+
 def web_urls(loaded: Sequence[LoadedEvent]) -> list[str]:
     """Every distinct checkable source URL, normalised, in first-cited order."""
     urls: dict[str, None] = {}
@@ -124,39 +151,76 @@ def web_urls(loaded: Sequence[LoadedEvent]) -> list[str]:
     return list(urls)
 
 
-def fold_observations(
-    ctx: RuleContext,
-    loaded: LoadedEvent,
-    report: EventReport,
-    observations: Mapping[str, Observation],
-) -> EventReport:
-    """Put each source's observation into the event's report, with the violations it brings."""
-    if loaded.event is None:
-        return report
-    checked: dict[int, Observation] = {}
-    sources = []
-    for source_report, source in zip(report.sources, loaded.event.sources, strict=True):
-        observation = observations.get(normalize_url(source.url)) if source.url else None
-        if observation is None:
-            sources.append(source_report)
-            continue
-        checked[source_report.index] = observation
-        sources.append(
-            source_report.model_copy(
-                update={
-                    "verdict": observation.verdict,
-                    "status": decide_status([observation]),
-                    "http_status": observation.http_status,
-                    "final_url": observation.final_url,
-                    "attempts": observation.attempts,
-                    "checked_at": observation.checked_at,
-                    "detail": observation.detail,
-                }
-            )
-        )
-    violations = [*report.violations, *verdict_violations(ctx, loaded, checked)]
-    return report.model_copy(
-        update={"sources": sources, "violations": violations, "result": result_of(violations)}
+class VerdictBoard:
+    """Verdicts as liveness produces them, awaited by the archiver (which needs to know
+    whether a source is alive before capturing it, or dead before offering a replacement)."""
+
+    def __init__(self) -> None:
+        self._futures: dict[str, asyncio.Future[Verdict | None]] = {}
+
+    def _future(self, url: str) -> asyncio.Future[Verdict | None]:
+        future = self._futures.get(url)
+        if future is None:
+            future = self._futures[url] = asyncio.get_running_loop().create_future()
+        return future
+
+    def post(self, observation: Observation) -> None:
+        future = self._future(observation.url)
+        if not future.done():
+            future.set_result(observation.verdict)
+
+    async def verdict_of(self, url: str) -> Verdict | None:
+        return await self._future(url)
+
+    def close(self) -> None:
+        """No more verdicts will come (run over, or an outage): waiters get None."""
+        for future in self._futures.values():
+            if not future.done():
+                future.set_result(None)
+
+
+@dataclass(slots=True)
+class SourcesRun:
+    observations: dict[str, Observation] = field(default_factory=dict)
+    archive: ArchiveRun | None = None
+    outage: str | None = None
+    requests_sent: int = 0
+
+
+async def check_sources(
+    settings: Settings,
+    loaded: Sequence[LoadedEvent],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    wayback_transport: httpx.AsyncBaseTransport | None = None,
+    archive_store: ArchiveStore | None = None,
+    on_result: Callable[[Observation], None] | None = None,
+) -> SourcesRun:
+    """Liveness of every distinct URL and, beside it on its own queue, archiving."""
+    ctx = RuleContext.build(settings.rules, settings.domain_registry())
+    urls = web_urls(loaded)
+    board = VerdictBoard()
+
+    def observed(observation: Observation) -> None:
+        board.post(observation)
+        if on_result is not None:
+            on_result(observation)
+
+    tasks = archive_tasks(ctx, loaded) if settings.wayback.enabled else []
+    wayback = WaybackClient(settings.wayback, settings.http.user_agent, wayback_transport)
+    archiver = Archiver(settings.wayback, wayback, archive_store or MemoryArchiveStore())
+    try:
+        async with LinkChecker(settings, transport=transport) as checker:
+            archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
+            try:
+                run = await checker.check_all(urls, on_result=observed)
+            finally:
+                board.close()
+            archive_run = await archiving
+    finally:
+        await wayback.aclose()
+    return SourcesRun(
+        run.observations, archive_run if tasks else None, run.outage, run.requests_sent
     )
 
 
@@ -166,10 +230,12 @@ async def check_online(
     changed_since: str | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    wayback_transport: httpx.AsyncBaseTransport | None = None,
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> CheckOutcome:
-    """Tier rules, then every distinct source URL checked once and folded into the reports.
+    """Tier rules, then every distinct source URL checked once (and archived) and folded
+    into the reports.
 
     During a network outage nothing is judged: the reports carry the offline results and
     ``outage`` says why the sources could not be checked.
@@ -178,15 +244,25 @@ async def check_online(
     loaded, skipped = load_all(files)
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     reports = [offline_report(ctx, item) for item in loaded]
-    urls = web_urls(loaded)
     if on_start is not None:
-        on_start(len(urls))
-    async with LinkChecker(settings, transport=transport) as checker:
-        run = await checker.check_all(urls, on_result=on_result)
-    outcome = CheckOutcome(reports, skipped, run.outage, len(urls), run.requests_sent)
-    if run.outage is None:
+        on_start(len(web_urls(loaded)))
+    sources = await check_sources(
+        settings,
+        loaded,
+        transport=transport,
+        wayback_transport=wayback_transport,
+        on_result=on_result,
+    )
+    outcome = CheckOutcome(
+        reports, skipped, sources.outage, len(sources.observations), sources.requests_sent
+    )
+    if sources.archive is not None:
+        outcome.notices.extend(sources.archive.notices)
+        outcome.archive_down = sources.archive.archive_down
+    if sources.outage is None:
+        archive = sources.archive.records if sources.archive is not None else {}
         outcome.reports = [
-            fold_observations(ctx, item, report, run.observations)
+            fold_sources(ctx, item, report, sources.observations, archive)
             for item, report in zip(loaded, reports, strict=True)
         ]
     return outcome

@@ -1,0 +1,355 @@
+"""I/O: make sure every source is preserved, and every archive link is a real capture.
+
+For each distinct source URL, in priority order (suspicious archive links, previously dead
+and new sources, tier 1 first), within a time budget:
+
+- with an ``archive_url``: the capture must exist at that timestamp for that URL (CDX,
+  nearest capture) → ``existing`` (with its archived status) or ``fabricated`` (naming the
+  nearest real capture);
+- without one: the 2xx capture closest before the source's date, else the closest after
+  (InternetArchiveBot's rule) → ``existing`` or ``missing``;
+- a dead source gets its last good capture as the suggested replacement;
+- a live source with no capture newer than the configured age is captured through Save Page
+  Now 2 → ``saved``, ``pending`` (confirmed on a later run) or ``failed``.
+
+What is learnt is kept in the archive store, so work resumes across nights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from verifier.config import WaybackSettings
+from verifier.models import ArchiveInfo, ArchiveState, Verdict
+from verifier.rules import wayback_target
+from verifier.wayback import WaybackBlocked, WaybackClient, WaybackUnavailable
+from verifier.wayback_data import Capture, looks_fabricated, timestamp_of
+
+DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
+VerdictOf = Callable[[str], Awaitable[Verdict | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveTask:
+    """One distinct source URL to preserve; ``url`` is the normalised key."""
+
+    url: str
+    archive_url: str | None = None
+    source_date: str | None = None
+    tier: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Records are kept per URL, and per claimed archive link when there is one."""
+        return f"{self.url} {self.archive_url}" if self.archive_url else self.url
+
+    def priority(self, known: ArchiveInfo | None) -> tuple[int, ...]:
+        claimed = (
+            wayback_target(self.archive_url, ("web.archive.org",)) if self.archive_url else None
+        )
+        suspicious = self.archive_url is not None and (
+            claimed is None or looks_fabricated(claimed[0])
+        )
+        previously_bad = known is not None and (
+            known.suggested or known.state in (ArchiveState.FABRICATED, ArchiveState.PENDING)
+        )
+        return (
+            0 if suspicious else 1,
+            0 if previously_bad else 1,
+            0 if known is None else 1,
+            self.tier or 9,
+        )
+
+
+class ArchiveStore(Protocol):
+    """What the archiver knows, by normalised URL (kept in the history database)."""
+
+    def get(self, url: str) -> ArchiveInfo | None: ...
+
+    def put(self, url: str, info: ArchiveInfo) -> None: ...
+
+
+@dataclass(slots=True)
+class MemoryArchiveStore:
+    records: dict[str, ArchiveInfo] = field(default_factory=dict)
+
+    def get(self, url: str) -> ArchiveInfo | None:
+        return self.records.get(url)
+
+    def put(self, url: str, info: ArchiveInfo) -> None:
+        self.records[url] = info
+
+
+@dataclass(slots=True)
+class ArchiveRun:
+    records: dict[str, ArchiveInfo] = field(default_factory=dict)
+    remaining: int = 0
+    notices: list[str] = field(default_factory=list)
+    archive_down: str | None = None
+
+
+class Archiver:
+    """Runs archive tasks against a ``WaybackClient``, its own queue beside the liveness checks."""
+
+    def __init__(
+        self,
+        settings: WaybackSettings,
+        client: WaybackClient,
+        store: ArchiveStore,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        workers: int = 4,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._store = store
+        self._clock = clock
+        self._workers = workers
+        self._daily_cap_reached = False
+        self._failures_in_a_row = 0
+
+    async def run(self, tasks: Sequence[ArchiveTask], verdict_of: VerdictOf) -> ArchiveRun:
+        """Process ``tasks`` in priority order until done or the time budget is spent."""
+        result = ArchiveRun()
+        queue = sorted(tasks, key=lambda task: task.priority(self._store.get(task.key)))
+        queue.reverse()  # pop() from the end takes the highest priority
+        deadline = time.monotonic() + self._settings.time_budget
+        if not self._client.can_save:
+            result.notices.append(
+                f"Save Page Now skipped: set {self._settings.access_key_env} and "
+                f"{self._settings.secret_key_env} to request new captures"
+            )
+
+        async def worker() -> None:
+            while queue and time.monotonic() < deadline and result.archive_down is None:
+                task = queue.pop()
+                info = await self.preserve(task, verdict_of, result)
+                result.records[task.key] = info
+                if info.state is not ArchiveState.UNVERIFIED:
+                    self._store.put(task.key, info)
+
+        await asyncio.gather(*(worker() for _ in range(self._workers)))
+        result.remaining = len(queue)
+        if queue:
+            reason = result.archive_down or "the archiving time budget was spent"
+            result.notices.append(f"{len(queue)} sources left for the next run ({reason})")
+            for task in queue:
+                known = self._store.get(task.key)
+                result.records[task.key] = known or ArchiveInfo(
+                    state=ArchiveState.UNVERIFIED, detail="not reached in this run"
+                )
+        return result
+
+    async def preserve(
+        self, task: ArchiveTask, verdict_of: VerdictOf, run: ArchiveRun
+    ) -> ArchiveInfo:
+        """The archive state of one source; Wayback failures become ``unverified``."""
+        try:
+            info = await self._preserve(task, verdict_of, run)
+            self._failures_in_a_row = 0
+            return info
+        except WaybackBlocked as exc:
+            return ArchiveInfo(
+                state=ArchiveState.UNVERIFIED, detail=str(exc), checked_at=self._clock()
+            )
+        except WaybackUnavailable as exc:
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= 5:
+                run.archive_down = f"the Wayback Machine is not answering ({exc})"
+            return ArchiveInfo(
+                state=ArchiveState.UNVERIFIED, detail=str(exc), checked_at=self._clock()
+            )
+
+    async def _preserve(
+        self, task: ArchiveTask, verdict_of: VerdictOf, run: ArchiveRun
+    ) -> ArchiveInfo:
+        known = self._store.get(task.key)
+        if task.archive_url:
+            if (
+                known is not None
+                and known.url == task.archive_url
+                and known.state in (ArchiveState.EXISTING, ArchiveState.FABRICATED)
+            ):
+                return known  # captures do not come and go: verified once is enough
+            return await self.verify_link(task.url, task.archive_url)
+        if known is not None and known.state is ArchiveState.PENDING and known.job_id:
+            confirmed = await self._confirm_pending(task, known)
+            if confirmed is not None:
+                return confirmed
+        verdict = await verdict_of(task.url)
+        if verdict in DEAD:
+            return await self._replacement(task)
+        found, newest = await self.lookup(task)
+        if verdict is Verdict.ALIVE and self._needs_capture(newest):
+            return await self.save(task, found, run)
+        return found
+
+    async def verify_link(self, url: str, archive_url: str) -> ArchiveInfo:
+        """Is ``archive_url`` a real capture of ``url`` at its timestamp?"""
+        now = self._clock()
+        target = wayback_target(archive_url, ("web.archive.org", "wayback.archive.org"))
+        if target is None:
+            return ArchiveInfo(
+                state=ArchiveState.FABRICATED,
+                url=archive_url,
+                checked_at=now,
+                detail="not a Wayback capture URL",
+            )
+        timestamp, original = target
+        nearest = await self._client.closest(original, timestamp)
+        if nearest is not None and nearest.timestamp == timestamp:
+            return ArchiveInfo(
+                state=ArchiveState.EXISTING,
+                url=archive_url,
+                timestamp=timestamp,
+                captured_status=nearest.status,
+                checked_at=now,
+                detail=None
+                if nearest.ok
+                else f"the capture is of an error page "
+                f"(HTTP {nearest.status if nearest.status is not None else 'revisit'})",
+            )
+        if nearest is None:
+            return ArchiveInfo(
+                state=ArchiveState.FABRICATED,
+                url=archive_url,
+                timestamp=timestamp,
+                checked_at=now,
+                detail="the Wayback Machine has no capture of this URL",
+            )
+        return ArchiveInfo(
+            state=ArchiveState.FABRICATED,
+            url=archive_url,
+            timestamp=timestamp,
+            checked_at=now,
+            nearest_url=nearest.replay_url(self._settings.replay_url),
+            detail=f"no capture at {timestamp}; the nearest real one is {nearest.timestamp}",
+        )
+
+    async def lookup(self, task: ArchiveTask) -> tuple[ArchiveInfo, Capture | None]:
+        """The 2xx capture closest before the source's date, else the closest after; and the
+        newest 2xx capture, which decides whether a new one is due."""
+        now = self._clock()
+        latest = await self._client.last_good(task.url)
+        if latest is None:
+            return ArchiveInfo(state=ArchiveState.MISSING, checked_at=now), None
+        chosen: Capture | None = latest
+        if task.source_date:
+            day_end = task.source_date.replace("-", "") + "235959"
+            if latest.timestamp > day_end:
+                chosen = await self._client.last_good(task.url, before=day_end)
+                if chosen is None:
+                    chosen = await self._client.first_good_after(task.url, day_end)
+        chosen = chosen or latest
+        info = ArchiveInfo(
+            state=ArchiveState.EXISTING,
+            url=chosen.replay_url(self._settings.replay_url),
+            timestamp=chosen.timestamp,
+            captured_status=chosen.status,
+            checked_at=now,
+        )
+        return info, latest
+
+    async def _replacement(self, task: ArchiveTask) -> ArchiveInfo:
+        """For a dead source: the last good capture before it died, offered as replacement."""
+        capture = await self._client.last_good(task.url, before=timestamp_of(self._clock()))
+        if capture is None:
+            return ArchiveInfo(
+                state=ArchiveState.MISSING,
+                checked_at=self._clock(),
+                detail="the source is dead and the Wayback Machine has no good capture",
+            )
+        return ArchiveInfo(
+            state=ArchiveState.EXISTING,
+            url=capture.replay_url(self._settings.replay_url),
+            timestamp=capture.timestamp,
+            captured_status=capture.status,
+            suggested=True,
+            checked_at=self._clock(),
+            detail="last good capture: the suggested replacement",
+        )
+
+    def _needs_capture(self, newest: Capture | None) -> bool:
+        """No capture at all, or none newer than the configured age."""
+        if newest is None:
+            return True
+        age = self._clock() - newest.when
+        return age > dt.timedelta(days=self._settings.save_if_no_capture_within_days)
+
+    async def save(self, task: ArchiveTask, found: ArchiveInfo, run: ArchiveRun) -> ArchiveInfo:
+        """Request a capture through SPN2 and poll its job; ``found`` stands if it cannot."""
+        if not self._client.can_save or self._daily_cap_reached:
+            return found
+        async with self._client.sessions:
+            answer = await self._client.submit(
+                task.url, self._settings.save_if_no_capture_within_days
+            )
+            if answer.kind == "daily-cap":
+                self._daily_cap_reached = True
+                run.notices.append(f"Save Page Now daily cap reached: {answer.message}")
+                return found
+            if answer.kind in ("retry", "unknown"):
+                return self._pending(found, None, answer.message)
+            if answer.kind == "failed":
+                return found.model_copy(
+                    update={"state": ArchiveState.FAILED, "detail": answer.message}
+                )
+            return await self._poll(task, found, answer.job_id or "")
+
+    async def _poll(self, task: ArchiveTask, found: ArchiveInfo, job_id: str) -> ArchiveInfo:
+        waited = 0.0
+        interval = self._settings.poll_interval
+        while waited < self._settings.poll_timeout:
+            await asyncio.sleep(interval)
+            waited += interval
+            interval = min(interval * 1.5, 30.0)
+            answer = await self._client.job_status(job_id)
+            if answer.kind == "success" and answer.timestamp:
+                original = answer.original_url or task.url
+                return ArchiveInfo(
+                    state=ArchiveState.SAVED,
+                    timestamp=answer.timestamp,
+                    job_id=job_id,
+                    url=f"{self._settings.replay_url.rstrip('/')}/{answer.timestamp}/{original}",
+                    captured_status=200,
+                    checked_at=self._clock(),
+                )
+            if answer.kind == "failed":
+                return found.model_copy(
+                    update={
+                        "state": ArchiveState.FAILED,
+                        "job_id": job_id,
+                        "detail": answer.message,
+                    }
+                )
+            if answer.kind not in ("pending", "retry"):
+                break
+        return self._pending(found, job_id, "capture job still pending; confirmed on a later run")
+
+    def _pending(self, found: ArchiveInfo, job_id: str | None, detail: str) -> ArchiveInfo:
+        return ArchiveInfo(
+            state=ArchiveState.PENDING,
+            job_id=job_id,
+            detail=detail,
+            url=found.url,
+            timestamp=found.timestamp,
+            checked_at=self._clock(),
+        )
+
+    async def _confirm_pending(self, task: ArchiveTask, known: ArchiveInfo) -> ArchiveInfo | None:
+        answer = await self._client.job_status(known.job_id or "")
+        if answer.kind == "success" and answer.timestamp:
+            original = answer.original_url or task.url
+            return ArchiveInfo(
+                state=ArchiveState.SAVED,
+                timestamp=answer.timestamp,
+                job_id=known.job_id,
+                url=f"{self._settings.replay_url.rstrip('/')}/{answer.timestamp}/{original}",
+                captured_status=200,
+                checked_at=self._clock(),
+            )
+        return None

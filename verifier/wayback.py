@@ -1,0 +1,249 @@
+"""I/O: an async Wayback Machine client on httpx — CDX lookups and Save Page Now 2.
+
+Not waybackpy: its last release is 3.0.6 (2022), it has no SPN2 (no authenticated POST, no
+job polling), sets no timeouts, sleeps ~5 s per availability call (blocking), and installs a
+top-level ``tests`` package. See ``../shared/reference/wayback-api.md``.
+
+Respect for the service is built in: each endpoint family has its own pacer (evenly spaced
+requests, never a burst above the budget), a 429 (recognised by having no
+``Memento-Datetime``) cools the whole family down for ``Retry-After`` or the configured time,
+captures share a cap on concurrent sessions, and keys come from environment variables and
+are never logged or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from verifier.classify import retry_after_seconds
+from verifier.config import WaybackSettings
+from verifier.errors import VerifierError
+from verifier.wayback_data import (
+    Capture,
+    CdxFormatError,
+    SpnAnswer,
+    parse_cdx_json,
+    read_spn_reply,
+    same_target,
+)
+
+
+class WaybackUnavailable(VerifierError):
+    """The archive could not be asked: network failure, 5xx or 429 through every retry."""
+
+
+class WaybackBlocked(VerifierError):
+    """The URL is excluded from the Wayback Machine (blocked site or robots)."""
+
+
+class Pacer:
+    """At most ``count`` request starts per ``window`` seconds, evenly spaced, plus a
+    cool-down that a 429 imposes on the whole family."""
+
+    def __init__(self, count: int, window: float) -> None:
+        self.interval = window / count
+        self._next = 0.0
+        self._cool_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def cool_down(self, seconds: float) -> None:
+        self._cool_until = max(self._cool_until, time.monotonic() + seconds)
+
+    async def turn(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                start = max(self._next, self._cool_until)
+                if start <= now:
+                    break
+                await asyncio.sleep(start - now)
+            self._next = max(now, self._next) + self.interval
+
+
+class _Keys:
+    """S3-style keys; ``repr`` never shows them."""
+
+    def __init__(self, access: str, secret: str) -> None:
+        self.header = f"LOW {access}:{secret}"
+
+    def __repr__(self) -> str:
+        return "_Keys(<hidden>)"
+
+
+class WaybackClient:
+    """Async client for the CDX and SPN2 endpoints named in ``WaybackSettings``."""
+
+    def __init__(
+        self,
+        settings: WaybackSettings,
+        user_agent: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = settings
+        env = os.environ if environ is None else environ
+        access, secret = env.get(settings.access_key_env), env.get(settings.secret_key_env)
+        self._keys = _Keys(access, secret) if access and secret else None
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=settings.timeout,
+            trust_env=False,
+            follow_redirects=False,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+        )
+        window = settings.rate_window
+        self._pacers = {
+            "cdx": Pacer(settings.cdx_per_window, window),
+            "save": Pacer(settings.save_per_window, window),
+            "status": Pacer(settings.status_per_window, window),
+        }
+        self.sessions = asyncio.Semaphore(settings.max_sessions)
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def can_save(self) -> bool:
+        return self._keys is not None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _request(
+        self, family: str, method: str, url: str, *, retry: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request of ``family``, paced, retried on 429/5xx/network errors."""
+        pacer = self._pacers[family]
+        attempts = self._settings.attempts if retry else 1
+        last_problem = "no attempt made"
+        for attempt in range(1, attempts + 1):
+            await pacer.turn()
+            self.counts[family] += 1
+            try:
+                response = await self._client.request(method, url, **kwargs)
+            except httpx.HTTPError as exc:
+                last_problem = f"{type(exc).__name__}: {exc}"
+                if attempt < attempts:
+                    await asyncio.sleep(pacer.interval * attempt)
+                continue
+            if response.status_code == 429 and "memento-datetime" not in response.headers:
+                self.counts[f"{family}-429"] += 1
+                wait = retry_after_seconds(
+                    {k.lower(): v for k, v in response.headers.items()}, dt.datetime.now(dt.UTC)
+                )
+                pacer.cool_down(wait if wait is not None else self._settings.cooldown_after_429)
+                last_problem = "HTTP 429 Too Many Requests"
+                continue
+            if response.status_code >= 500:
+                last_problem = f"HTTP {response.status_code}"
+                if attempt < attempts:
+                    await asyncio.sleep(pacer.interval * attempt)
+                continue
+            return response
+        raise WaybackUnavailable(f"{family} {url}: {last_problem}")
+
+    # -- CDX -------------------------------------------------------------------------------
+
+    async def cdx(self, url: str, **params: str) -> list[Capture]:
+        """Captures of exactly ``url`` (CDX matches loosely; rows for other URLs dropped)."""
+        query = {
+            "url": url,
+            "output": "json",
+            "fl": "timestamp,original,statuscode,mimetype",
+            **params,
+        }
+        response = await self._request("cdx", "GET", self._settings.cdx_url, params=query)
+        if response.status_code == 403:
+            raise WaybackBlocked(f"{url} is excluded from the Wayback Machine")
+        if response.status_code != 200:
+            raise WaybackUnavailable(f"CDX answered HTTP {response.status_code} for {url}")
+        try:
+            rows = parse_cdx_json(response.text)
+        except CdxFormatError as exc:
+            raise WaybackUnavailable(str(exc)) from exc
+        return [row for row in rows if same_target(row.original, url)]
+
+    async def closest(self, url: str, timestamp: str) -> Capture | None:
+        """The capture nearest to ``timestamp`` in time, any status (an exact match if any)."""
+        rows = await self.cdx(url, sort="closest", closest=timestamp, limit="5")
+        return min(rows, key=lambda r: abs(int(r.timestamp) - int(timestamp)), default=None)
+
+    async def last_good(self, url: str, before: str | None = None) -> Capture | None:
+        """The latest 2xx capture, optionally at or before ``before``."""
+        params = {"filter": "statuscode:2..", "limit": "-1"}
+        if before is not None:
+            params["to"] = before
+        rows = await self.cdx(url, **params)
+        return max(rows, key=lambda r: r.timestamp, default=None)
+
+    async def first_good_after(self, url: str, after: str) -> Capture | None:
+        rows = await self.cdx(url, **{"from": after, "filter": "statuscode:2..", "limit": "1"})
+        return min(rows, key=lambda r: r.timestamp, default=None)
+
+    # -- Save Page Now 2 --------------------------------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        if self._keys is None:
+            raise WaybackUnavailable("no Wayback keys configured")
+        return {"Authorization": self._keys.header}
+
+    async def user_status(self) -> dict[str, Any]:
+        """``/save/status/user``: sessions available and the daily capture count."""
+        response = await self._request(
+            "status",
+            "GET",
+            f"{self._settings.status_url}/user",
+            params={"_t": str(time.time_ns())},
+            headers=self._auth(),
+        )
+        if response.status_code != 200:
+            raise WaybackUnavailable(f"SPN2 user status answered HTTP {response.status_code}")
+        payload = response.json()
+        return payload if isinstance(payload, dict) else {}
+
+    async def submit(self, url: str, if_not_archived_within_days: int) -> SpnAnswer:
+        """POST a capture request. Not retried blindly: a 5xx or timeout may hide a capture
+        that did happen (wayback#297), so the caller checks CDX on a later run."""
+        data = {"url": url, "skip_first_archive": "1"}
+        if if_not_archived_within_days:
+            data["if_not_archived_within"] = f"{if_not_archived_within_days}d"
+        try:
+            response = await self._request(
+                "save",
+                "POST",
+                self._settings.save_url,
+                retry=False,
+                data=data,
+                headers=self._auth(),
+            )
+        except WaybackUnavailable as exc:
+            return SpnAnswer("unknown", message=str(exc))
+        if response.status_code == 401:
+            raise WaybackUnavailable("Save Page Now refused the keys (HTTP 401)")
+        if response.status_code != 200:
+            return SpnAnswer("retry", message=f"Save Page Now answered HTTP {response.status_code}")
+        try:
+            return read_spn_reply(response.json())
+        except ValueError:
+            return SpnAnswer("retry", message="Save Page Now answered with something not JSON")
+
+    async def job_status(self, job_id: str) -> SpnAnswer:
+        response = await self._request("status", "GET", f"{self._settings.status_url}/{job_id}")
+        if response.status_code == 404:
+            return SpnAnswer("failed", job_id, message="job not found (expired?)")
+        if response.status_code != 200:
+            return SpnAnswer(
+                "retry", job_id, message=f"status answered HTTP {response.status_code}"
+            )
+        try:
+            return read_spn_reply(response.json())
+        except ValueError:
+            return SpnAnswer("retry", job_id, message="status answer is not JSON")

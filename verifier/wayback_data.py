@@ -1,0 +1,171 @@
+"""Pure: parsing Wayback Machine answers and deciding what they mean.
+
+See ``../shared/reference/wayback-api.md``: CDX values are all strings, ``[]`` means no rows,
+rows repeat, revisits carry status ``-``; SPN2 reports errors as HTTP 200 with an open-ended
+``status_ext``; a Wayback 429 has no ``Memento-Datetime``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+CDX_FIELDS = ("timestamp", "original", "statuscode", "mimetype", "digest")
+TIMESTAMP = re.compile(r"\d{14}")
+
+# SPN2 ``status_ext`` codes worth trying again later (InternetArchiveBot's list, APII.php);
+# everything else means the URL cannot be archived now. The list upstream is open-ended.
+RETRYABLE_SPN_ERRORS = frozenset(
+    {
+        "error:user-session-limit",
+        "error:celery",
+        "error:soft-time-limit-exceeded",
+        "error:proxy-error",
+        "error:browsing-timeout",
+        "error:no-browsers-available",
+        "error:redis-error",
+        "error:capture-location-error",
+        "error:too-many-requests",
+        "error:service-unavailable",
+        "error:gateway-timeout",
+        "error:bad-gateway",
+        "error:internal-server-error",
+        "error:job-failed",
+    }
+)
+SPN_SESSION_LIMIT = "error:user-session-limit"
+SPN_DAILY_CAP = re.compile(r"daily.*limit|captures per day|more than [\d,]+ captures", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One CDX row."""
+
+    timestamp: str
+    original: str
+    status: int | None  # None for revisits ("-")
+    mimetype: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def when(self) -> dt.datetime:
+        return timestamp_datetime(self.timestamp)
+
+    def replay_url(self, base: str) -> str:
+        return f"{base.rstrip('/')}/{self.timestamp}/{self.original}"
+
+
+class CdxFormatError(ValueError):
+    """The CDX answer is not the JSON it should be (an HTML error page, truncated JSON…)."""
+
+
+def parse_cdx_json(text: str) -> list[Capture]:
+    """Rows of a CDX ``output=json`` answer, de-duplicated, header row dropped."""
+    try:
+        data: Any = json.loads(text) if text.strip() else []
+    except json.JSONDecodeError as exc:
+        raise CdxFormatError(f"CDX answered something that is not JSON: {text[:80]!r}") from exc
+    if not isinstance(data, list):
+        raise CdxFormatError("CDX JSON is not a list")
+    if not data:
+        return []
+    header = data[0]
+    if not isinstance(header, list) or not all(isinstance(name, str) for name in header):
+        raise CdxFormatError("CDX JSON has no header row")
+    index = {name: position for position, name in enumerate(header)}
+    if "timestamp" not in index or "original" not in index:
+        raise CdxFormatError("CDX JSON lacks timestamp/original fields")
+    captures: dict[tuple[str, str], Capture] = {}
+    for row in data[1:]:
+        if not isinstance(row, list) or len(row) != len(header):
+            continue  # the resume-key trailer ([], ["key"]) or garbage
+        status_text = row[index["statuscode"]] if "statuscode" in index else "-"
+        capture = Capture(
+            timestamp=str(row[index["timestamp"]]),
+            original=str(row[index["original"]]),
+            status=int(status_text) if str(status_text).isdigit() else None,
+            mimetype=str(row[index["mimetype"]]) if "mimetype" in index else "",
+        )
+        captures.setdefault((capture.timestamp, capture.original), capture)
+    return list(captures.values())
+
+
+def timestamp_of(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
+
+
+def timestamp_datetime(timestamp: str) -> dt.datetime:
+    padded = (timestamp + "00000101000000"[len(timestamp) :])[:14]
+    return dt.datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+
+
+def looks_fabricated(timestamp: str) -> bool:
+    """Cheap suspicion, used only to put a link first in the verification queue."""
+    return (
+        not TIMESTAMP.fullmatch(timestamp)
+        or timestamp.endswith("000000")
+        or timestamp_datetime(timestamp) > dt.datetime.now(dt.UTC)
+    )
+
+
+def same_target(original: str, url: str) -> bool:
+    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way."""
+
+    def key(value: str) -> tuple[str, str, str]:
+        parts = urlsplit(value.strip())
+        host = (parts.hostname or "").lower()
+        host = host[4:] if host.startswith("www.") else host
+        return host, parts.path.rstrip("/") or "/", parts.query
+
+    return key(original) == key(url)
+
+
+@dataclass(frozen=True, slots=True)
+class SpnAnswer:
+    """The meaning of an SPN2 submit or status reply."""
+
+    kind: str  # "job", "success", "pending", "retry", "failed", "daily-cap"
+    job_id: str | None = None
+    timestamp: str | None = None
+    original_url: str | None = None
+    message: str = ""
+
+
+def read_spn_reply(payload: Any) -> SpnAnswer:
+    """Interpret a submit or status JSON body (both answer HTTP 200 even for errors)."""
+    if not isinstance(payload, dict):
+        return SpnAnswer("retry", message="unexpected SPN2 answer")
+    status = payload.get("status")
+    message = str(payload.get("message") or "")
+    job_id = payload.get("job_id")
+    if status == "success":
+        return SpnAnswer(
+            "success",
+            str(job_id),
+            str(payload.get("timestamp") or ""),
+            str(payload.get("original_url") or ""),
+            message,
+        )
+    if status == "pending":
+        return SpnAnswer("pending", str(job_id) if job_id else None, message=message)
+    if status == "error":
+        code = str(payload.get("status_ext") or "")
+        if not code and SPN_DAILY_CAP.search(message):
+            return SpnAnswer("daily-cap", message=message)
+        if code in RETRYABLE_SPN_ERRORS:
+            return SpnAnswer("retry", str(job_id) if job_id else None, message=f"{code} {message}")
+        return SpnAnswer(
+            "failed",
+            str(job_id) if job_id else None,
+            message=f"{code or 'error'}: {message}".strip(),
+        )
+    if job_id:
+        return SpnAnswer("job", str(job_id), message=message)
+    return SpnAnswer("retry", message=message or "SPN2 answer without job_id or status")
