@@ -102,13 +102,11 @@ class Archiver:
         client: WaybackClient,
         store: ArchiveStore,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        workers: int = 4,
     ) -> None:
         self._settings = settings
         self._client = client
         self._store = store
         self._clock = clock
-        self._workers = workers
         self._daily_cap_reached = False
         self._failures_in_a_row = 0
 
@@ -132,7 +130,7 @@ class Archiver:
                 if info.state is not ArchiveState.UNVERIFIED:
                     self._store.put(task.key, info)
 
-        await asyncio.gather(*(worker() for _ in range(self._workers)))
+        await asyncio.gather(*(worker() for _ in range(self._settings.workers)))
         result.remaining = len(queue)
         if queue:
             reason = result.archive_down or "the archiving time budget was spent"

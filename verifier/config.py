@@ -101,6 +101,7 @@ class WaybackSettings(_Section):
     save_per_window: Annotated[int, Field(ge=1)] = 10
     status_per_window: Annotated[int, Field(ge=1)] = 60
     max_sessions: Annotated[int, Field(ge=1)] = 4
+    workers: Annotated[int, Field(ge=1)] = 4
     cooldown_after_429: Annotated[float, Field(ge=0)] = 60.0
     timeout: Annotated[float, Field(gt=0)] = 30.0
     attempts: Annotated[int, Field(ge=1)] = 3

@@ -199,6 +199,8 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 """Starts with a scheme: can never resolve to a number, bool, null or date."""
 _FLOW_INDICATORS = frozenset(",[]{}")
+MAX_NODES = 100_000
+"""Nodes read back per document, aliases expanded: far above any event, far below a bomb."""
 
 
 class _Loader(_BaseLoader):
@@ -290,14 +292,13 @@ def _yaml_splice(
         if value.value == edit.archive_url and (value.style or value.value not in _NULLS):
             return None
         start = base + value.start_mark.index
-        stop = start + len(text[start : base + value.end_mark.index].rstrip())
+        stop = _content_end(text, start, base + value.end_mark.index)
         if start == stop:  # empty value: its mark may already sit on the next line
             colon = text.find(":", base + key.end_mark.index)
             return colon + 1, colon + 1, " " + scalar
         return start, stop, scalar  # a multi-line old value collapses to this one line
     url_key, url_value = url
-    url_end = base + url_value.end_mark.index
-    url_end = url_end - (len(text[:url_end]) - len(text[:url_end].rstrip()))
+    url_end = _content_end(text, base + url_value.start_mark.index, base + url_value.end_mark.index)
     if flow:
         return url_end, url_end, f", {ARCHIVE_KEY}: {scalar}"
     newline = text.find("\n", url_end)
@@ -308,6 +309,11 @@ def _yaml_splice(
     indent = key_start - (text.rfind("\n", 0, key_start) + 1)
     line = f"{' ' * indent}{ARCHIVE_KEY}: {scalar}{_line_end(text, newline)}"
     return newline + 1, newline + 1, line
+
+
+def _content_end(text: str, start: int, end: int) -> int:
+    """End of a scalar without the line breaks a block scalar's end mark includes."""
+    return start + len(text[start:end].rstrip())
 
 
 def _yaml_scalar(value: str, flow: bool) -> str:
@@ -324,15 +330,24 @@ def _yaml_scalar(value: str, flow: bool) -> str:
 
 def _yaml_data(text: str) -> Any:
     base, end = _front_matter(text)
-    return _node_data(_compose(text[base:end]))
+    budget = [MAX_NODES]
+    try:
+        return _node_data(_compose(text[base:end]), budget)
+    except RecursionError as exc:
+        raise WriteBackError("front matter nests too deeply (recursive alias?)") from exc
 
 
-def _node_data(node: yaml.Node) -> Any:
+def _node_data(node: yaml.Node, budget: list[int]) -> Any:
     """Nodes as nested dicts, lists and scalar texts: compares content, ignores styling."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WriteBackError(f"front matter expands to more than {MAX_NODES} values")
     if isinstance(node, yaml.MappingNode):
-        return {_node_data(key): _node_data(value) for key, value in node.value}
+        return {
+            str(_node_data(key, budget)): _node_data(value, budget) for key, value in node.value
+        }
     if isinstance(node, yaml.SequenceNode):
-        return [_node_data(item) for item in node.value]
+        return [_node_data(item, budget) for item in node.value]
     return node.value
 
 
@@ -444,9 +459,10 @@ def _json_splice(text: str, members: dict[str, _Member], edit: ArchiveEdit) -> _
     indent = text[line_start : url.key_start]
     newline = text.find("\n", url.value_end)
     after = text[url.value_end : newline if newline >= 0 else len(text)].strip()
-    if after == "," and not indent.strip():  # "url": "…",⏎ → new member on the next line
+    own_line = not indent.strip() and newline >= 0
+    if own_line and after == ",":  # "url": "…",⏎ → the new member on the next line
         return newline + 1, newline + 1, f"{indent}{member},{_line_end(text, newline)}"
-    if not indent.strip() and newline >= 0:  # url is the last member: new line before it
+    if own_line:  # url is the last member: the new member on a line before it
         return line_start, line_start, f"{indent}{member},{_line_end(text, newline)}"
     return url.key_start, url.key_start, f"{member}, "  # compact object: same line
 

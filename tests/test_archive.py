@@ -1,0 +1,269 @@
+"""Archiving against the fake Wayback Machine: every archive state, the service's limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes.wayback import (
+    DEFAULT_ACCOUNT,
+    Account,
+    FakeClock,
+    FakeWayback,
+    FakeWaybackConfig,
+    SpnOutcome,
+)
+from verifier.archive import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.config import WaybackSettings
+from verifier.models import ArchiveState, Verdict
+from verifier.wayback import WaybackClient
+
+URL = "https://news.example.org/2021/02/03/story"
+ACCESS, SECRET = DEFAULT_ACCOUNT.split(":")
+KEYS = {"WAYBACK_ACCESS_KEY": ACCESS, "WAYBACK_SECRET_KEY": SECRET}
+NOW = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
+BASE = "https://wayback.test"
+UNLIMITED = {
+    "cdx": None,
+    "replay": None,
+    "availability": None,
+    "spn_status": None,
+    "spn_user": None,
+}
+
+
+def fake_wayback(**config: Any) -> FakeWayback:
+    config.setdefault("rate_limits", dict(UNLIMITED))
+    return FakeWayback(FakeWaybackConfig(**config), FakeClock(NOW))
+
+
+def settings(**overrides: Any) -> WaybackSettings:
+    values: dict[str, Any] = {
+        "cdx_url": f"{BASE}/cdx/search/cdx",
+        "save_url": f"{BASE}/save",
+        "status_url": f"{BASE}/save/status",
+        "rate_window": 1.0,
+        "cdx_per_window": 500,
+        "save_per_window": 500,
+        "status_per_window": 500,
+        "cooldown_after_429": 0.05,
+        "poll_interval": 0.01,
+        "poll_timeout": 0.2,
+    }
+    values.update(overrides)
+    return WaybackSettings(**values)
+
+
+async def archive(
+    fake: FakeWayback,
+    tasks: list[ArchiveTask],
+    verdict: Verdict | None = Verdict.ALIVE,
+    environ: dict[str, str] | None = None,
+    store: MemoryArchiveStore | None = None,
+    **overrides: Any,
+):
+    client = WaybackClient(
+        settings(**overrides),
+        "verifier-test",
+        httpx.ASGITransport(app=fake.app),
+        environ=KEYS if environ is None else environ,
+    )
+
+    async def verdict_of(_url: str) -> Verdict | None:
+        return verdict
+
+    archiver = Archiver(
+        settings(**overrides), client, store or MemoryArchiveStore(), clock=fake.clock.now
+    )
+    try:
+        run = await archiver.run(tasks, verdict_of)
+    finally:
+        await client.aclose()
+    return run, client
+
+
+async def test_existing_archive_link_is_verified() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210203101010")
+    link = f"https://web.archive.org/web/20210203101010/{URL}"
+    run, _ = await archive(fake, [ArchiveTask(URL, link)])
+    info = run.records[f"{URL} {link}"]
+    assert info.state is ArchiveState.EXISTING
+    assert info.captured_status == 200
+
+
+async def test_invented_timestamp_is_fabricated_and_names_the_nearest_capture() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210205080000")
+    fake.add_capture(URL, "20230101000000")
+    link = f"https://web.archive.org/web/20240101000000/{URL}"
+    run, _ = await archive(fake, [ArchiveTask(URL, link)])
+    info = run.records[f"{URL} {link}"]
+    assert info.state is ArchiveState.FABRICATED
+    assert info.nearest_url == f"https://web.archive.org/web/20230101000000/{URL}"
+
+
+async def test_link_to_a_never_archived_url_is_fabricated() -> None:
+    link = f"https://web.archive.org/web/20210203101010/{URL}"
+    run, _ = await archive(fake_wayback(), [ArchiveTask(URL, link)])
+    assert run.records[f"{URL} {link}"].state is ArchiveState.FABRICATED
+
+
+async def test_capture_of_an_error_page_keeps_its_status() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210203101010", statuscode="404")
+    link = f"https://web.archive.org/web/20210203101010/{URL}"
+    run, _ = await archive(fake, [ArchiveTask(URL, link)])
+    info = run.records[f"{URL} {link}"]
+    assert info.state is ArchiveState.EXISTING
+    assert info.captured_status == 404
+
+
+async def test_lookup_prefers_the_closest_good_capture_before_the_source_date() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210101000000")
+    fake.add_capture(URL, "20210202000000")
+    fake.add_capture(URL, "20210203120000", statuscode="500")
+    fake.add_capture(URL, "20260801000000")
+    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
+    assert run.records[URL].timestamp == "20210202000000"
+
+
+async def test_lookup_falls_back_to_the_closest_capture_after() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20220101000000")
+    fake.add_capture(URL, "20260801000000")
+    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
+    assert run.records[URL].state is ArchiveState.EXISTING
+    assert run.records[URL].timestamp == "20220101000000"
+
+
+async def test_dead_source_gets_its_last_good_capture_as_replacement() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20240101000000")
+    fake.add_capture(URL, "20250101000000", statuscode="404")
+    run, _ = await archive(fake, [ArchiveTask(URL)], verdict=Verdict.DEAD)
+    info = run.records[URL]
+    assert info.suggested
+    assert info.timestamp == "20240101000000"
+    assert not fake.requests(family="spn_submit")
+
+
+async def test_live_source_without_capture_is_saved() -> None:
+    fake = fake_wayback(capture_duration=0)
+    run, client = await archive(fake, [ArchiveTask(URL)])
+    info = run.records[URL]
+    assert info.state is ArchiveState.SAVED
+    assert info.url is not None
+    assert info.url.startswith("https://web.archive.org/web/2026")
+    assert client.counts["save"] == 1
+
+
+async def test_recent_capture_means_no_new_capture() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20260801000000")
+    run, _ = await archive(fake, [ArchiveTask(URL)])
+    assert run.records[URL].state is ArchiveState.EXISTING
+    assert not fake.requests(family="spn_submit")
+
+
+async def test_job_that_stays_pending_is_recorded_then_confirmed_next_run() -> None:
+    fake = fake_wayback(capture_duration=3600)
+    store = MemoryArchiveStore()
+    run, _ = await archive(fake, [ArchiveTask(URL)], store=store)
+    first = run.records[URL]
+    assert first.state is ArchiveState.PENDING
+    assert first.job_id
+    fake.advance(3600)
+    run, _ = await archive(fake, [ArchiveTask(URL)], store=store)
+    assert run.records[URL].state is ArchiveState.SAVED
+    assert run.records[URL].job_id == first.job_id
+
+
+@pytest.mark.parametrize(
+    ("outcome", "state"),
+    [
+        (SpnOutcome.error("not-found", "Target answered 404"), ArchiveState.FAILED),
+        (SpnOutcome.error("no-captures", "unreachable"), ArchiveState.FAILED),
+        (SpnOutcome.error("made-up-new-code", "?"), ArchiveState.FAILED),
+        (SpnOutcome.error("browsing-timeout", "slow"), ArchiveState.PENDING),
+    ],
+)
+async def test_capture_job_errors_follow_the_status_ext_table(outcome, state) -> None:
+    fake = fake_wayback(capture_duration=0)
+    fake.script_spn(URL, outcome)
+    run, _ = await archive(fake, [ArchiveTask(URL)])
+    assert run.records[URL].state is state
+
+
+async def test_200_error_on_submit_is_understood() -> None:
+    fake = fake_wayback(per_url_daily=0)
+    run, _ = await archive(fake, [ArchiveTask(URL)])
+    info = run.records[URL]
+    assert info.state is ArchiveState.FAILED
+    assert "too-many-daily-captures" in (info.detail or "")
+
+
+async def test_daily_cap_stops_captures_for_the_run() -> None:
+    fake = fake_wayback(capture_duration=0, accounts={DEFAULT_ACCOUNT: Account(daily_limit=1)})
+    urls = [f"https://news.example.org/story-{n}" for n in range(4)]
+    run, _ = await archive(fake, [ArchiveTask(u) for u in urls], workers=1)
+    states = sorted(info.state.value for info in run.records.values())
+    assert states == ["missing", "missing", "missing", "saved"]
+    assert len(fake.requests(family="spn_submit")) == 2
+    assert any("daily cap" in notice for notice in run.notices)
+
+
+async def test_cdx_429_cools_the_family_down_then_gives_up_as_unverified() -> None:
+    fake = fake_wayback(rate_limits={**UNLIMITED, "cdx": 1}, escalate_families=frozenset())
+    fake.add_capture(URL, "20210203101010")
+    tasks = [ArchiveTask(f"{URL}?page={n}") for n in range(2)]
+    run, client = await archive(fake, tasks, workers=1, attempts=2)
+    assert client.counts["cdx-429"] >= 2
+    assert any(info.state is ArchiveState.UNVERIFIED for info in run.records.values())
+    cdx = [record.at for record in fake.requests(family="cdx")]
+    assert len(cdx) == client.counts["cdx"]
+
+
+async def test_without_keys_lookups_work_and_captures_are_skipped_with_one_notice() -> None:
+    fake = fake_wayback()
+    urls = [f"https://news.example.org/story-{n}" for n in range(3)]
+    run, _ = await archive(fake, [ArchiveTask(u) for u in urls], environ={})
+    assert {info.state for info in run.records.values()} == {ArchiveState.MISSING}
+    assert not fake.requests(family="spn_submit")
+    assert len([n for n in run.notices if "Save Page Now skipped" in n]) == 1
+
+
+async def test_keys_never_reach_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = fake_wayback(capture_duration=0)
+    fake.script_spn(URL, SpnOutcome.error("not-found", "nope"))
+    run, client = await archive(fake, [ArchiveTask(URL), ArchiveTask(URL + "/other")])
+    assert fake.requests(family="spn_submit")
+    everything = caplog.text + repr(client.__dict__) + repr(run)
+    assert SECRET not in everything
+    assert ACCESS not in everything
+
+
+async def test_time_budget_stops_archiving_and_says_what_remains() -> None:
+    fake = fake_wayback()
+    tasks = [ArchiveTask(f"https://news.example.org/story-{n}") for n in range(50)]
+    run, _ = await archive(fake, tasks, verdict=None, time_budget=0.05, cdx_per_window=20)
+    assert 0 < run.remaining < 50
+    assert any("left for the next run" in notice for notice in run.notices)
+
+
+async def test_verified_links_are_not_asked_again_on_the_next_run() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210203101010")
+    link = f"https://web.archive.org/web/20210203101010/{URL}"
+    store = MemoryArchiveStore()
+    await archive(fake, [ArchiveTask(URL, link)], store=store)
+    asked = len(fake.requests(family="cdx"))
+    run, _ = await archive(fake, [ArchiveTask(URL, link)], store=store)
+    assert len(fake.requests(family="cdx")) == asked
+    assert run.records[f"{URL} {link}"].state is ArchiveState.EXISTING
