@@ -111,6 +111,17 @@ class WaybackSettings(_Section):
     time_budget: Annotated[float, Field(gt=0)] = 1800.0
 
 
+class HistorySettings(_Section):
+    """When a failing URL becomes ``broken``, and when a URL is due for a new check."""
+
+    broken_after_failures: Annotated[int, Field(ge=1)] = 3
+    broken_after_days: Annotated[float, Field(ge=0)] = 3.0
+    ok_ttl_days: Annotated[float, Field(ge=0)] = 7.0
+    failing_ttl_hours: Annotated[float, Field(ge=0)] = 20.0
+    lookback_days: Annotated[int, Field(ge=1)] = 90
+    path: Path = Path(".verifier/history.sqlite3")
+
+
 class RuleSeverities(_Section):
     """The severity of each rule; ``off`` disables it."""
 
@@ -309,6 +320,7 @@ class Settings(_Section):
     security: SecuritySettings = SecuritySettings()
     outage: OutageSettings = OutageSettings()
     wayback: WaybackSettings = WaybackSettings()
+    history: HistorySettings = HistorySettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -36,3 +36,31 @@ def decide_status(history: Sequence[Observation], failures: int = 3, days: float
     if len(streak) >= failures and span >= dt.timedelta(days=days):
         return Status.BROKEN
     return Status.SUSPECT
+
+
+def failing_since(history: Sequence[Observation]) -> dt.datetime | None:
+    """When the current streak of failures began, or None if the newest check succeeded."""
+    since: dt.datetime | None = None
+    for observation in sorted(history, key=lambda o: o.checked_at, reverse=True):
+        if observation.verdict is Verdict.ALIVE:
+            break
+        if observation.verdict in FAILING:
+            since = observation.checked_at
+    return since
+
+
+def is_due(
+    latest: Observation | None,
+    status: Status,
+    now: dt.datetime,
+    ok_ttl: dt.timedelta,
+    failing_ttl: dt.timedelta,
+) -> bool:
+    """Should a URL be checked tonight? New URLs always; a URL checked OK recently waits for
+    its TTL; failing ones are rechecked sooner. A failure is never cached as final."""
+    if latest is None:
+        return True
+    age = now - latest.checked_at
+    if status in (Status.SUSPECT, Status.BROKEN, Status.UNKNOWN):
+        return age >= failing_ttl
+    return age >= ok_ttl

@@ -199,6 +199,8 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 """Starts with a scheme: can never resolve to a number, bool, null or date."""
 _FLOW_INDICATORS = frozenset(",[]{}")
+_UNQUOTABLE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+"""What a one-line single-quoted YAML scalar cannot hold: controls, tabs, line breaks."""
 MAX_NODES = 100_000
 """Nodes read back per document, aliases expanded: far above any event, far below a bomb."""
 
@@ -318,7 +320,7 @@ def _content_end(text: str, start: int, end: int) -> int:
 
 def _yaml_scalar(value: str, flow: bool) -> str:
     """Plain when that reads back as the same text, else single-quoted."""
-    if not value.isprintable():
+    if _UNQUOTABLE.search(value):
         raise WriteBackError(f"archive URL {value!r} holds control or line-break characters")
     plain = (
         _PLAIN_URL.fullmatch(value) is not None
