@@ -198,7 +198,11 @@ class Archiver:
                 detail="not a Wayback capture URL",
             )
         timestamp, original = target
-        nearest = await self._client.closest(original, timestamp)
+        candidates = await self._client.closest(original, timestamp)
+        exact = [capture for capture in candidates if capture.timestamp == timestamp]
+        good = [capture for capture in candidates if capture.ok]
+        ranked = exact or good or candidates
+        nearest = ranked[0] if ranked else None
         if nearest is not None and nearest.timestamp == timestamp:
             return ArchiveInfo(
                 state=ArchiveState.EXISTING,

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
 
 from verifier import __version__
+from verifier.archive_cmd import archive_events
 from verifier.config import load_settings
 from verifier.errors import ConfigError, UsageError
 from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.text import render_text
+from verifier.job import nightly_job
+from verifier.liveness import utc_now
+from verifier.lock import RunLockedError
 from verifier.models import Result
+from verifier.nightly import RunOutcome
 from verifier.pipeline import CheckOutcome, check_offline, check_online
 from verifier.progress import ProgressReporter, show_progress
+from verifier.runlog import LOGGER, log_to_file
 from verifier.summary import summarize
 
 
@@ -75,7 +83,41 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", "-v", action="store_true", help="text format: list passing events too"
     )
+    run = commands.add_parser(
+        "run",
+        help="the nightly job: check due sources with history, archive, write reports",
+        description=(
+            "The nightly run: every event, the URLs due for a check (new, failing, or past "
+            "their TTL), archiving, history, and the reports folder. Resumes a run that was "
+            "killed. Exit 0 done, 1 an event fails, 2 usage error, 3 could not check."
+        ),
+    )
+    run.add_argument("--full", action="store_true", help="recheck every URL, whatever its TTL")
+    run.add_argument("--log-file", type=Path, help="append the run's log here as JSON lines")
+    run.add_argument("--now", type=_moment, help=argparse.SUPPRESS)  # replay a night in tests
+
+    archive = commands.add_parser(
+        "archive",
+        help="check sources and their archive links; with --write, fix the event files",
+        description=(
+            "Check the selected events' sources and archive state (fabricated links, missing "
+            "captures). With --write, insert or fix archive_url lines in the event files — "
+            "nothing else in them changes."
+        ),
+    )
+    archive.add_argument("paths", nargs="*", type=Path, help="event files or folders")
+    archive.add_argument(
+        "--write", action="store_true", help="write archive_url fixes into the event files"
+    )
     return parser
+
+
+def _moment(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def exit_code_for(outcome: CheckOutcome) -> ExitCode:
@@ -123,12 +165,79 @@ def run_check(args: argparse.Namespace) -> ExitCode:
     return exit_code_for(outcome)
 
 
+def run_nightly(args: argparse.Namespace) -> ExitCode:
+    settings = load_settings(args.config)
+    handler = log_to_file(args.log_file) if args.log_file else None
+    fixed: dt.datetime | None = args.now
+    clock = (lambda: fixed) if fixed is not None else utc_now
+    try:
+        with ProgressReporter(enabled=show_progress()) as progress:
+            outcome = asyncio.run(
+                nightly_job(
+                    settings,
+                    full=args.full,
+                    clock=clock,
+                    on_start=progress.start,
+                    on_result=progress.advance,
+                )
+            )
+    finally:
+        if handler is not None:
+            LOGGER.removeHandler(handler)
+            handler.close()
+    for notice in outcome.notices:
+        print(f"verifier: {notice}", file=sys.stderr)
+    print(run_summary_line(outcome, settings.resolve(settings.paths.reports)))
+    if outcome.state == "outage":
+        print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK
+    if outcome.state == "interrupted":
+        print("verifier: run interrupted; the next start resumes it", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK
+    failed = any(report.result is Result.FAIL for report in outcome.reports)
+    return ExitCode.FAILED if failed else ExitCode.PASSED
+
+
+def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
+    figures = outcome.figures
+    statuses = Counter(s.status.value for r in outcome.reports for s in r.sources)
+    results = Counter(r.result.value for r in outcome.reports)
+    return (
+        f"run {outcome.run_id} {outcome.state}{' (resumed)' if outcome.resumed else ''}: "
+        f"{len(outcome.reports)} events ({results['pass']} pass, {results['warn']} warn, "
+        f"{results['fail']} fail); {figures.get('urls', 0)} URLs, {figures.get('due', 0)} due, "
+        f"{figures.get('checked', 0)} checked with {figures.get('requests', 0)} requests "
+        f"in {figures.get('wall_seconds', 0)} s; sources: "
+        + ", ".join(f"{n} {status}" for status, n in statuses.most_common())
+        + f"; reports in {reports}"
+    )
+
+
+def run_archive(args: argparse.Namespace) -> ExitCode:
+    settings = load_settings(args.config)
+    result = asyncio.run(archive_events(settings, args.paths, write=args.write))
+    for notice in result.notices:
+        print(f"verifier: {notice}", file=sys.stderr)
+    for path, error in result.errors:
+        print(f"verifier: {path}: {error}", file=sys.stderr)
+    states = Counter(result.states)
+    print(
+        f"archive: {sum(states.values())} archive records ("
+        + ", ".join(f"{n} {state}" for state, n in states.most_common())
+        + f"); {result.edits} archive_url edits planned"
+        + (f", {result.files_written} files written" if args.write else " (use --write)")
+    )
+    if result.errors:
+        return ExitCode.FAILED
+    return ExitCode.COULD_NOT_CHECK if result.archive_down else ExitCode.PASSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"check": run_check}
+    commands = {"check": run_check, "run": run_nightly, "archive": run_archive}
     try:
         return commands[args.command](args)
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, RunLockedError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

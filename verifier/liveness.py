@@ -94,8 +94,12 @@ class LinkChecker:
         self,
         urls: Iterable[str],
         on_result: Callable[[Observation], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> CheckRun:
-        """Check each distinct URL once; per-host workers keep every host busy in parallel."""
+        """Check each distinct URL once; per-host workers keep every host busy in parallel.
+
+        When ``stop`` is set, no new URL is started; requests in flight finish.
+        """
         by_host: dict[str, list[str]] = defaultdict(list)
         for url in dict.fromkeys(normalize_url(u) for u in urls):
             by_host[urlsplit(url).hostname or ""].append(url)
@@ -110,7 +114,7 @@ class LinkChecker:
 
         async def worker(host: str, queue: list[str]) -> None:
             gate = self.fetcher.gate(host)
-            while queue:
+            while queue and not (stop is not None and stop.is_set()):
                 url = queue.pop()
                 observation = await self.check(url)
                 gate.backlog -= 1

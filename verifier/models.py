@@ -128,6 +128,8 @@ class LoadedEvent:
     raw: dict[str, Any] = field(default_factory=dict)
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict)
     load_violations: list[Violation] = field(default_factory=list)
+    sha256: str = ""
+    """Digest of the bytes as read, so a later write-back can refuse a changed file."""
 
     def line_of(self, *loc: str | int) -> int | None:
         """The line of the deepest known node on the path ``loc``."""

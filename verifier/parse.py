@@ -6,6 +6,7 @@ others: every failure becomes a ``schema``/``load`` violation on that file's res
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -44,7 +45,10 @@ def load_event_file(path: Path, display: str | None = None) -> LoadedEvent | Ski
         data = path.read_bytes()
     except OSError as exc:
         return _failed(shown, path.stem, "load", f"cannot read file: {exc.strerror}", None)
-    return parse_event_bytes(data, shown, path.stem, path.suffix.lower())
+    outcome = parse_event_bytes(data, shown, path.stem, path.suffix.lower())
+    if isinstance(outcome, LoadedEvent):
+        outcome.sha256 = hashlib.sha256(data).hexdigest()
+    return outcome
 
 
 def parse_event_bytes(data: bytes, display: str, stem: str, suffix: str) -> LoadedEvent | Skipped:

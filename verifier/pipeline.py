@@ -189,16 +189,16 @@ class SourcesRun:
 
 async def check_sources(
     settings: Settings,
-    loaded: Sequence[LoadedEvent],
+    urls: Sequence[str],
+    tasks: Sequence[ArchiveTask],
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     wayback_transport: httpx.AsyncBaseTransport | None = None,
     archive_store: ArchiveStore | None = None,
     on_result: Callable[[Observation], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> SourcesRun:
-    """Liveness of every distinct URL and, beside it on its own queue, archiving."""
-    ctx = RuleContext.build(settings.rules, settings.domain_registry())
-    urls = web_urls(loaded)
+    """Liveness of ``urls`` and, beside it on its own queue, the archive ``tasks``."""
     board = VerdictBoard()
 
     def observed(observation: Observation) -> None:
@@ -206,14 +206,14 @@ async def check_sources(
         if on_result is not None:
             on_result(observation)
 
-    tasks = archive_tasks(ctx, loaded) if settings.wayback.enabled else []
+    tasks = tasks if settings.wayback.enabled else []
     wayback = WaybackClient(settings.wayback, settings.http.user_agent, wayback_transport)
     archiver = Archiver(settings.wayback, wayback, archive_store or MemoryArchiveStore())
     try:
         async with LinkChecker(settings, transport=transport) as checker:
             archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
             try:
-                run = await checker.check_all(urls, on_result=observed)
+                run = await checker.check_all(urls, on_result=observed, stop=stop)
             finally:
                 board.close()
             archive_run = await archiving
@@ -248,7 +248,8 @@ async def check_online(
         on_start(len(web_urls(loaded)))
     sources = await check_sources(
         settings,
-        loaded,
+        web_urls(loaded),
+        archive_tasks(ctx, loaded),
         transport=transport,
         wayback_transport=wayback_transport,
         on_result=on_result,

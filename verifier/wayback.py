@@ -171,10 +171,10 @@ class WaybackClient:
             raise WaybackUnavailable(str(exc)) from exc
         return [row for row in rows if same_target(row.original, url)]
 
-    async def closest(self, url: str, timestamp: str) -> Capture | None:
-        """The capture nearest to ``timestamp`` in time, any status (an exact match if any)."""
-        rows = await self.cdx(url, sort="closest", closest=timestamp, limit="5")
-        return min(rows, key=lambda r: abs(int(r.timestamp) - int(timestamp)), default=None)
+    async def closest(self, url: str, timestamp: str) -> list[Capture]:
+        """Captures nearest to ``timestamp`` in time, nearest first, any status."""
+        rows = await self.cdx(url, sort="closest", closest=timestamp, limit="10")
+        return sorted(rows, key=lambda r: abs(int(r.timestamp) - int(timestamp.ljust(14, "0"))))
 
     async def last_good(self, url: str, before: str | None = None) -> Capture | None:
         """The latest 2xx capture, optionally at or before ``before``."""

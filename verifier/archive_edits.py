@@ -1,0 +1,34 @@
+"""Pure: which ``archive_url`` edits the archive records justify, per event file."""
+
+from __future__ import annotations
+
+from verifier.fold import archive_key
+from verifier.models import ArchiveInfo, ArchiveState, LoadedEvent
+from verifier.writeback import ArchiveEdit
+
+WRITABLE = frozenset({ArchiveState.EXISTING, ArchiveState.SAVED})
+
+
+def planned_edits(loaded: LoadedEvent, records: dict[str, ArchiveInfo]) -> list[ArchiveEdit]:
+    """Fix fabricated links with the nearest real capture; fill in missing links with a real
+    2xx capture (for a dead source, its last good one). Nothing else is touched."""
+    if loaded.event is None:
+        return []
+    edits = []
+    for index, source in enumerate(loaded.event.sources):
+        if not source.url.strip():
+            continue
+        record = records.get(archive_key(source.url, source.archive_url))
+        if record is None:
+            continue
+        claimed = (source.archive_url or "").strip()
+        if claimed and record.state is ArchiveState.FABRICATED and record.nearest_url:
+            edits.append(ArchiveEdit(index, source.url, record.nearest_url))
+        elif (
+            not claimed
+            and record.state in WRITABLE
+            and record.url
+            and (record.captured_status is None or 200 <= record.captured_status < 300)
+        ):
+            edits.append(ArchiveEdit(index, source.url, record.url))
+    return edits

@@ -1,0 +1,26 @@
+"""Glue: the HTML page of the nightly reports, with the history's chart of status over time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from verifier.formats.html import RunPoint, render_html
+from verifier.history import SQLiteHistory
+from verifier.models import EventReport
+
+
+def html_reports(
+    reports: Sequence[EventReport],
+    summary: dict[str, Any],
+    store: SQLiteHistory,
+    now: dt.datetime,
+) -> dict[str, str]:
+    """``index.html``: every source, searchable; the chart counts verdicts per finished run."""
+    points = [
+        RunPoint(run.started_at, counts)
+        for run, counts in store.status_counts_by_run()
+        if run.state in ("complete", "interrupted") and counts
+    ]
+    return {"index.html": render_html(reports, summary, points, now)}
