@@ -281,10 +281,10 @@ class LinkChecker:
         )
 
     async def _probe(self, page_url: str) -> Response | None:
-        """GET a random path beside ``page_url`` — one probe per host and first path segment."""
+        """GET a random path on the page's site — one probe per host, shared and cached, so
+        the probes cost a fraction of a request per URL."""
         parts = urlsplit(page_url)
-        segments = [part for part in parts.path.split("/") if part]
-        prefix = f"/{segments[0]}/" if len(segments) > 1 else "/"
+        prefix = "/"
         key = f"{parts.scheme}://{parts.netloc}{prefix}"
         task = self._probes.get(key)
         if task is None:

@@ -108,6 +108,7 @@ async def nightly_run(
                 archive_store=store,
                 on_result=observed,
                 stop=stop,
+                clock=clock,
             )
             outcome = RunOutcome(
                 skipped=skipped, run_id=run.id, resumed=resumed, outage=sources.outage

@@ -14,7 +14,7 @@ from verifier.archive import Archiver, ArchiveRun, ArchiveStore, ArchiveTask, Me
 from verifier.config import Settings
 from verifier.discover import changed_event_files, find_event_files
 from verifier.fold import fold_sources
-from verifier.liveness import LinkChecker
+from verifier.liveness import Clock, LinkChecker, utc_now
 from verifier.models import (
     EventReport,
     EventSummary,
@@ -197,6 +197,7 @@ async def check_sources(
     archive_store: ArchiveStore | None = None,
     on_result: Callable[[Observation], None] | None = None,
     stop: asyncio.Event | None = None,
+    clock: Clock = utc_now,
 ) -> SourcesRun:
     """Liveness of ``urls`` and, beside it on its own queue, the archive ``tasks``."""
     board = VerdictBoard()
@@ -208,9 +209,9 @@ async def check_sources(
 
     tasks = tasks if settings.wayback.enabled else []
     wayback = WaybackClient(settings.wayback, settings.http.user_agent, wayback_transport)
-    archiver = Archiver(settings.wayback, wayback, archive_store or MemoryArchiveStore())
+    archiver = Archiver(settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock)
     try:
-        async with LinkChecker(settings, transport=transport) as checker:
+        async with LinkChecker(settings, transport=transport, clock=clock) as checker:
             archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
             try:
                 run = await checker.check_all(urls, on_result=observed, stop=stop)

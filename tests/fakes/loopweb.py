@@ -783,6 +783,12 @@ class LoopWeb:
         for path in paths:
             self._published[addr].add(_target_key(path if path.startswith("/") else "/" + path))
 
+    def unpublish(self, host: int | str, paths: Iterable[str]) -> None:
+        """Take published targets down again: they answer 404 from now on."""
+        published = self._published.get(self.addr(host), set())
+        for path in paths:
+            published.discard(_target_key(path if path.startswith("/") else "/" + path))
+
     def is_published(self, host: int | str, target: str) -> bool:
         """Whether ``target`` (path + query) is a published page of ``host``."""
         return _target_key(target) in self._published.get(self.addr(host), ())

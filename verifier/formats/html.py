@@ -141,7 +141,7 @@ def _summary_html(summary: Mapping[str, Any], statuses: Mapping[str, int]) -> st
 
 
 def _nice_step(top: int) -> int:
-    raw = max(top / 4, 1.0)
+    raw = max(top / 5, 1.0)
     magnitude: int = 10 ** (len(str(int(raw))) - 1)
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
@@ -151,7 +151,7 @@ def _chart_svg(history: Sequence[RunPoint], colors: Mapping[str, str]) -> str:
     if not history:
         return '<p class="muted">No run history yet.</p>'
     runs = sorted(history, key=lambda run: run.started_at)
-    width, height, left, right, top, bottom = 960, 220, 48, 12, 10, 26
+    width, height, left, right, top, bottom = 1280, 230, 44, 8, 10, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(1, *(sum(run.counts.values()) for run in runs))
     step = _nice_step(peak)
@@ -161,8 +161,8 @@ def _chart_svg(history: Sequence[RunPoint], colors: Mapping[str, str]) -> str:
     same_day = len({run.started_at.date() for run in runs}) < len(runs)
     label_fmt = "%m-%d %H:%M" if same_day else "%Y-%m-%d"
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        'aria-label="Sources per status, per run">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMid meet" '
+        'role="img" aria-label="Sources per status, per run">'
     ]
     for tick in range(0, y_max + 1, step):
         y = top + plot_h - tick / y_max * plot_h
