@@ -16,6 +16,7 @@ import heapq
 import itertools
 import ssl
 import time
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -50,15 +51,84 @@ class VettedTransport(httpx.AsyncHTTPTransport):
     httpx exposes no network-backend option, so the pool is rebuilt with the same limits.
     """
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        context = ssl_context or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend,
         )
+
+    def is_idle(self) -> bool:
+        """No request in flight or queued: the shard can be closed without harm."""
+        pool = self._pool
+        assert isinstance(pool, httpcore.AsyncConnectionPool)
+        return not pool._requests and all(  # httpcore has no public check
+            connection.is_idle() or connection.is_closed() for connection in pool.connections
+        )
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """One small connection pool per origin instead of one big pool.
+
+    httpcore's pool scans every connection for every queued request, which costs
+    O(connections × requests): with a thousand hosts it dominated the run's CPU time. The
+    global cap is the ``FairLimiter``'s job, so each shard only needs ``per_host`` slots. Idle
+    shards beyond ``max_shards`` are closed, least recently used first, to bound open sockets.
+    """
+
+    def __init__(
+        self, backend: httpcore.AsyncNetworkBackend, per_host: int, max_shards: int = 256
+    ) -> None:
+        self._backend = backend
+        self._limits = httpx.Limits(
+            max_connections=per_host + 1, max_keepalive_connections=per_host, keepalive_expiry=30.0
+        )
+        self._shards: OrderedDict[tuple[bytes, bytes, int | None], VettedTransport] = OrderedDict()
+        self._max_shards = max_shards
+        self._ssl_context = httpx.create_ssl_context(trust_env=False)  # loading CAs is slow: once
+        self._starting: Counter[tuple[bytes, bytes, int | None]] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        shard = self._shards.get(key)
+        if shard is None:
+            shard = VettedTransport(self._backend, self._limits, self._ssl_context)
+            self._shards[key] = shard
+        self._shards.move_to_end(key)
+        victims = self._pop_idle_shards()
+        self._starting[key] += 1  # until the pool has taken the request, it looks idle
+        try:
+            return await shard.handle_async_request(request)
+        finally:
+            self._starting[key] -= 1
+            for victim in victims:
+                await victim.aclose()
+
+    def _pop_idle_shards(self) -> list[VettedTransport]:
+        """Take the least recently used idle shards out (synchronously, so no request can
+        pick one up meanwhile) until at most ``max_shards`` remain."""
+        victims: list[VettedTransport] = []
+        for key in list(self._shards)[:-1]:
+            if len(self._shards) <= self._max_shards:
+                break
+            if not self._starting[key] and self._shards[key].is_idle():
+                victims.append(self._shards.pop(key))
+                del self._starting[key]
+        return victims
+
+    async def aclose(self) -> None:
+        for shard in self._shards.values():
+            await shard.aclose()
+        self._shards.clear()
 
 
 class FairLimiter:
@@ -133,16 +203,11 @@ class Fetcher:
         resolver: Resolver | None = None,
     ) -> None:
         self._http = http
-        limits = httpx.Limits(
-            max_connections=http.max_concurrency,
-            max_keepalive_connections=http.max_concurrency,
-            keepalive_expiry=30.0,
-        )
         if transport is None:
             backend = VettingBackend(
                 policy, resolver or Resolver(http.resolve, timeout=http.connect_timeout)
             )
-            transport = VettedTransport(backend, limits)
+            transport = ShardedTransport(backend, http.per_host)
         self.client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
