@@ -58,7 +58,6 @@ CAUSES = {
     "/status/410/gone": Verdict.DEAD,
     "/loop/x": Verdict.DEAD,
     "/gone-home/section/story": Verdict.SOFT_DEAD,
-    "/soft404/section/story": Verdict.SOFT_DEAD,
     "/cloudflare/story": Verdict.BLOCKED,
     "/status/999/profile": Verdict.BLOCKED,
     "/status/403/story": Verdict.BLOCKED,
