@@ -28,7 +28,7 @@ from verifier.formats.markdown import BrokenLink, render_broken_links, render_ev
 from verifier.history import SQLiteHistory
 from verifier.liveness import utc_now
 from verifier.lock import RunLock
-from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status
+from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status, Verdict
 from verifier.parse import Skipped
 from verifier.pipeline import archive_tasks, check_sources, load_all, offline_report, web_urls
 from verifier.report_writer import safe_name, write_reports
@@ -85,6 +85,7 @@ async def nightly_run(
             latest = store.latest(urls)
             done = store.observed_in_run(run.id) if resumed else set()
             due = due_urls(urls, latest, before, settings, now, full=full, done=done)
+            due += outage_witnesses(due, urls, latest, settings.outage.min_hosts, done)
             if on_start is not None:
                 on_start(len(due))
 
@@ -201,6 +202,35 @@ def due_urls(
     return sorted(due, key=order)
 
 
+def outage_witnesses(
+    due: Sequence[str],
+    urls: Sequence[str],
+    latest: dict[str, Observation],
+    min_hosts: int,
+    done: set[str],
+) -> list[str]:
+    """Known-good URLs on other hosts, checked early when too few hosts are due tonight to
+    tell a network outage from a few dead links (their results are real observations)."""
+    hosts = {host_of(url) for url in due}
+    extra: list[str] = []
+    alive = sorted(
+        (
+            url
+            for url in urls
+            if url not in done and (o := latest.get(url)) is not None and o.verdict is Verdict.ALIVE
+        ),
+        key=lambda url: latest[url].checked_at,
+    )
+    for url in alive:
+        if len(hosts) >= min_hosts:
+            break
+        host = host_of(url)
+        if host not in hosts:
+            hosts.add(host)
+            extra.append(url)
+    return extra
+
+
 def broken_links(
     reports: Sequence[EventReport],
     histories: dict[str, list[Observation]],
@@ -260,6 +290,8 @@ def event_files(reports: Sequence[EventReport]) -> dict[str, str]:
     files: dict[str, str] = {}
     for report in reports:
         name = safe_name(report.event.id)
+        if f"{name}.json" in files:  # two files claim one id: keep both reports
+            name = safe_name(f"{report.event.id} {report.event.file}")
         files[f"{name}.json"] = report.model_dump_json(indent=2) + "\n"
         files[f"{name}.md"] = render_event_markdown(report)
     return files
