@@ -26,6 +26,7 @@ from verifier.nightly import RunOutcome
 from verifier.pipeline import CheckOutcome, check_offline, check_online
 from verifier.progress import ProgressReporter, show_progress
 from verifier.runlog import LOGGER, log_to_file
+from verifier.schedule import Daemon
 from verifier.summary import summarize
 
 
@@ -95,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="recheck every URL, whatever its TTL")
     run.add_argument("--log-file", type=Path, help="append the run's log here as JSON lines")
     run.add_argument("--now", type=_moment, help=argparse.SUPPRESS)  # replay a night in tests
+
+    commands.add_parser(
+        "schedule",
+        help="daemon: run the nightly job on the configured schedule until stopped",
+        description=(
+            "Run the nightly job on the [schedule] of the configuration (cron fields, time "
+            "zone). A missed night runs once at start; SIGTERM lets the current run reach a "
+            "checkpoint, then exits (the next start resumes it)."
+        ),
+    )
 
     archive = commands.add_parser(
         "archive",
@@ -232,10 +243,32 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
     return ExitCode.COULD_NOT_CHECK if result.archive_down else ExitCode.PASSED
 
 
+def run_schedule(args: argparse.Namespace) -> ExitCode:
+    settings = load_settings(args.config)
+    handler = log_to_file(settings.resolve(settings.paths.reports) / "verifier.log")
+
+    async def job(stop: asyncio.Event) -> object:
+        outcome = await nightly_job(settings, stop=stop, handle_signals=False)
+        print(run_summary_line(outcome, settings.resolve(settings.paths.reports)), flush=True)
+        return outcome
+
+    try:
+        asyncio.run(Daemon(settings, job).serve())
+    finally:
+        LOGGER.removeHandler(handler)
+        handler.close()
+    return ExitCode.PASSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"check": run_check, "run": run_nightly, "archive": run_archive}
+    commands = {
+        "check": run_check,
+        "run": run_nightly,
+        "archive": run_archive,
+        "schedule": run_schedule,
+    }
     try:
         return commands[args.command](args)
     except (ConfigError, UsageError, RunLockedError) as exc:

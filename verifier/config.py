@@ -122,6 +122,23 @@ class HistorySettings(_Section):
     path: Path = Path(".verifier/history.sqlite3")
 
 
+class ScheduleSettings(_Section):
+    """When ``verifier schedule`` runs the nightly job: cron fields, in ``timezone``.
+
+    ``day_of_week`` takes cron numbers (0 or 7 = Sunday) or names (``mon-fri``).
+    """
+
+    second: str = "0"
+    minute: str = "0"
+    hour: str = "3"
+    day: str = "*"
+    month: str = "*"
+    day_of_week: str = "*"
+    timezone: str = "UTC"
+    misfire_grace_hours: Annotated[float, Field(gt=0)] = 6.0
+    stop_grace_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
 class RuleSeverities(_Section):
     """The severity of each rule; ``off`` disables it."""
 
@@ -321,6 +338,7 @@ class Settings(_Section):
     outage: OutageSettings = OutageSettings()
     wayback: WaybackSettings = WaybackSettings()
     history: HistorySettings = HistorySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

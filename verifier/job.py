@@ -27,12 +27,14 @@ async def nightly_job(
     stop: asyncio.Event | None = None,
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    handle_signals: bool = True,
 ) -> RunOutcome:
-    """Run one night; SIGTERM or SIGINT set ``stop`` while it runs."""
+    """Run one night; SIGTERM or SIGINT set ``stop`` while it runs (unless the caller, e.g.
+    the scheduler daemon, handles signals itself)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
         try:
             loop.add_signal_handler(signum, _stopper(stop, signum))
             installed.append(signum)
