@@ -101,7 +101,11 @@ def test_github_format_escapes_untrusted_text(write_event, capsys) -> None:
     code, out, _ = run(capsys, "check", "--offline", "--format", "github", str(path))
     assert code == ExitCode.FAILED
     lines = out.splitlines()
-    assert all(line.startswith("::") for line in lines[:-1])
+    start = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[start].removeprefix("::stop-commands::")
+    assert len(token) >= 32
+    assert lines[-1] == f"::{token}::"
+    assert all(line.startswith(("::error ", "::warning ")) for line in lines[:start])
     assert not any(line.startswith("::error::pwned") for line in lines)
     tier_line = next(line for line in lines if "tier-valid" in line)
     assert (
@@ -109,6 +113,52 @@ def test_github_format_escapes_untrusted_text(write_event, capsys) -> None:
     )
     assert ",line=16," in tier_line
     assert "pwned" in tier_line
+
+
+def test_github_annotations_stop_at_ten_per_level_and_the_rest_are_counted(
+    write_event, capsys
+) -> None:
+    for n in range(12):
+        name = f"2021-02-03--bad-{n:02d}"
+        write_event(f"{name}.md", FAILING_EVENT.replace("2021-02-03--example-event", name))
+    folder = write_event(
+        "2021-02-03--bad-00.md",
+        FAILING_EVENT.replace("2021-02-03--example-event", "2021-02-03--bad-00"),
+    ).parent
+    summary_file = folder.parent / "step-summary.md"
+    import os
+
+    os.environ["GITHUB_STEP_SUMMARY"] = str(summary_file)
+    try:
+        code, out, _ = run(capsys, "check", "--offline", "--format", "github", str(folder))
+    finally:
+        del os.environ["GITHUB_STEP_SUMMARY"]
+    assert code == ExitCode.FAILED
+    assert sum(1 for line in out.splitlines() if line.startswith("::error ")) == 10
+    summary = summary_file.read_text()
+    errors = summary.count("| error |")
+    assert errors >= 12
+    assert f"{errors - 10} more errors" in out
+    assert summary.count("tier-valid") == 12
+    assert f"<summary>{summary.count('| error |') + summary.count('| warning |') - 20} more" in summary
+
+
+def test_junit_lists_each_event_with_failures(write_event, capsys) -> None:
+    from xml.etree import ElementTree
+
+    write_event("2021-02-03--example-event.md", FAILING_EVENT)
+    folder = write_event(
+        "2021-02-04--ok.md",
+        GOOD_EVENT.replace("2021-02-03", "2021-02-04").replace("example-event", "ok"),
+    ).parent
+    code, out, _ = run(capsys, "check", "--offline", "--format", "junit", str(folder))
+    suite = ElementTree.fromstring(out.split("?>", 1)[1]).find("testsuite")
+    assert code == ExitCode.FAILED
+    assert suite is not None
+    assert suite.get("tests") == "2"
+    assert suite.get("failures") == "1"
+    [failure] = suite.iter("failure")
+    assert failure.get("type") == "tier-valid"
 
 
 def test_workflow_command_escaping() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -17,13 +18,15 @@ from verifier.config import load_settings
 from verifier.errors import ConfigError, UsageError
 from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
+from verifier.formats.junit import render_junit
+from verifier.formats.step_summary import render_step_summary
 from verifier.formats.text import render_text
 from verifier.job import nightly_job
 from verifier.liveness import utc_now
 from verifier.lock import RunLockedError
 from verifier.models import Result
 from verifier.nightly import RunOutcome
-from verifier.pipeline import CheckOutcome, check_offline, check_online
+from verifier.pipeline import CheckOutcome, check_changed, check_offline, check_online
 from verifier.progress import ProgressReporter, show_progress
 from verifier.runlog import LOGGER, log_to_file
 from verifier.schedule import Daemon
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--format",
-        choices=("text", "json", "github"),
+        choices=("text", "json", "github", "junit"),
         default="text",
         help="output format (default: text)",
     )
@@ -145,6 +148,10 @@ def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
     if args.offline:
         outcome = check_offline(settings, args.paths, args.changed_since)
+    elif args.changed_since is not None:
+        outcome = asyncio.run(check_changed(settings, args.paths, args.changed_since))
+        if outcome.outage is not None:
+            print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
     else:
         with ProgressReporter(enabled=show_progress()) as progress:
             outcome = asyncio.run(
@@ -169,10 +176,16 @@ def run_check(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(render_json(outcome.reports, summary))
     elif args.format == "github":
         sys.stdout.write(render_github(outcome.reports, summary))
+    elif args.format == "junit":
+        sys.stdout.write(render_junit(outcome.reports, summary))
     else:
         for skipped in outcome.skipped:
             print(f"note: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
         sys.stdout.write(render_text(outcome.reports, summary, verbose=args.verbose))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as stream:
+            stream.write(render_step_summary(outcome.reports, summary))
     return exit_code_for(outcome)
 
 

@@ -48,6 +48,43 @@ def changed_event_files(ref: str, within: Path) -> list[Path]:
     )
 
 
+def base_versions(ref: str, files: list[Path]) -> dict[Path, bytes | None]:
+    """Each changed file's content at the merge base of ``ref`` and HEAD (following renames),
+    or None for a file the pull request added."""
+    if not files:
+        return {}
+    cwd = files[0].parent
+    root = Path(_git(["rev-parse", "--show-toplevel"], cwd=cwd).strip()).resolve()
+    base = _git(["merge-base", ref, "HEAD"], cwd=cwd).strip()
+    output = _git(["diff", "--name-status", "-z", "-M", f"{base}", "HEAD", "--"], cwd=root)
+    fields = output.split("\0")
+    old_path: dict[Path, str] = {}
+    index = 0
+    while index < len(fields) - 1:
+        status = fields[index]
+        if status.startswith(("R", "C")):
+            old_path[(root / fields[index + 2]).resolve()] = fields[index + 1]
+            index += 3
+        else:
+            if status.startswith("M"):
+                old_path[(root / fields[index + 1]).resolve()] = fields[index + 1]
+            index += 2
+    versions: dict[Path, bytes | None] = {}
+    for path in files:
+        old = old_path.get(path.resolve())
+        versions[path] = None if old is None else _git_bytes(["show", f"{base}:{old}"], root)
+    return versions
+
+
+def _git_bytes(args: list[str], cwd: Path) -> bytes:
+    completed = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, check=False, timeout=60
+    )
+    if completed.returncode != 0:
+        raise UsageError(f"git {' '.join(args[:2])}: {completed.stderr.decode(errors='replace')}")
+    return completed.stdout
+
+
 def _git(args: list[str], cwd: Path) -> str:
     try:
         completed = subprocess.run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from verifier.models import (
     ArchiveInfo,
@@ -17,6 +17,9 @@ from verifier.models import (
 from verifier.rules import RuleContext, verdict_violations
 from verifier.status import decide_status
 from verifier.urls import normalize_url
+
+Judge = Callable[[RuleContext, LoadedEvent, Mapping[int, Observation]], list[Violation]]
+"""Turns the checked sources of an event into violations (nightly rules, or the PR gate's)."""
 
 
 def archive_key(url: str, archive_url: str | None) -> str:
@@ -74,6 +77,7 @@ def fold_sources(
     archive: Mapping[str, ArchiveInfo],
     *,
     statuses: Mapping[str, object] | None = None,
+    judge: Judge | None = None,
 ) -> EventReport:
     """Each source's observation and archive record into the event's report, with the
     violations they bring; ``statuses`` (from history) override the one-night status."""
@@ -104,7 +108,7 @@ def fold_sources(
         sources.append(source_report.model_copy(update=update) if update else source_report)
     violations = [
         *report.violations,
-        *verdict_violations(ctx, loaded, checked),
+        *(judge or verdict_violations)(ctx, loaded, checked),
         *archive_violations(ctx, loaded, archived),
     ]
     return report.model_copy(

@@ -327,9 +327,9 @@ class OutageWatch:
     """
 
     def __init__(self, min_hosts: int, ratio: float, by_host: dict[str, list[str]]) -> None:
-        self._min_hosts = min(min_hosts, len(by_host)) if by_host else min_hosts
+        self._min_hosts = min_hosts
+        self._total_hosts = len(by_host)
         self._ratio = ratio
-        self._enough_hosts = len(by_host) >= min_hosts
         self._host_ok: dict[str, bool] = {}
         self.tripped = asyncio.Event()
 
@@ -340,13 +340,17 @@ class OutageWatch:
             self.tripped.set()
 
     def verdict(self) -> str | None:
+        """With enough hosts, a ratio of connection-level failures means an outage; with
+        fewer hosts than ``min_hosts`` (a pull request's few new URLs), only all of them
+        failing so does — a contributor is never blamed for the network."""
         seen = len(self._host_ok)
-        if not self._enough_hosts or seen < self._min_hosts:
-            return None
         failed = sum(1 for ok in self._host_ok.values() if not ok)
-        if failed / seen >= self._ratio:
-            return (
-                f"network outage: {failed} of {seen} hosts failed at the connection level "
-                "(DNS or connect); no source was judged"
-            )
-        return None
+        if self._total_hosts < self._min_hosts:
+            if seen == 0 or seen < self._total_hosts or failed < seen:
+                return None
+        elif seen < self._min_hosts or failed / seen < self._ratio:
+            return None
+        return (
+            f"network outage: {failed} of {seen} hosts failed at the connection level "
+            "(DNS or connect); no source was judged"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,10 @@ import httpx
 
 from verifier.archive import Archiver, ArchiveRun, ArchiveStore, ArchiveTask, MemoryArchiveStore
 from verifier.config import Settings
-from verifier.discover import changed_event_files, find_event_files
+from verifier.discover import base_versions, changed_event_files, find_event_files
 from verifier.fold import fold_sources
+from verifier.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
+from verifier.history import SQLiteHistory
 from verifier.liveness import Clock, LinkChecker, utc_now
 from verifier.models import (
     EventReport,
@@ -268,6 +271,65 @@ async def check_online(
             for item, report in zip(loaded, reports, strict=True)
         ]
     return outcome
+
+
+async def check_changed(
+    settings: Settings,
+    paths: Sequence[Path],
+    ref: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = utc_now,
+) -> CheckOutcome:
+    """The pull-request gate: tier rules on the changed events, and reachability of the
+    sources they newly cite. A source the history saw alive within a day is not requested
+    again; blocked or unreachable answers get one more try before they warn."""
+    files = select_files(settings, paths, ref)
+    loaded, skipped = load_all(files)
+    ctx = RuleContext.build(settings.rules, settings.domain_registry())
+    reports = [offline_report(ctx, item) for item in loaded]
+    base = {
+        display_path(path): base_urls(content, path)
+        for path, content in base_versions(ref, files).items()
+    }
+    new = new_source_urls(loaded, base)
+    known = recently_alive(settings, new, clock())
+    to_check = [url for url in new if url not in known]
+    sources = await check_sources(settings, to_check, [], transport=transport, clock=clock)
+    observations = {**known, **sources.observations}
+    doubtful = [u for u, o in sources.observations.items() if o.verdict in GATE_WARN]
+    if doubtful and sources.outage is None:
+        await asyncio.sleep(settings.http.retry.backoff_max)
+        second = await check_sources(settings, doubtful, [], transport=transport, clock=clock)
+        if second.outage is None:
+            observations.update(second.observations)
+    outcome = CheckOutcome(reports, skipped, sources.outage, len(to_check), sources.requests_sent)
+    if sources.outage is None:
+        outcome.reports = [
+            fold_sources(ctx, item, report, observations, {}, judge=gate_violations)
+            for item, report in zip(loaded, reports, strict=True)
+        ]
+    return outcome
+
+
+def recently_alive(
+    settings: Settings, urls: Sequence[str], now: dt.datetime
+) -> dict[str, Observation]:
+    """Observations of ``urls`` that the history (if any) saw alive within a day."""
+    path = settings.resolve(settings.history.path)
+    if not urls or not path.is_file():
+        return {}
+    store = SQLiteHistory(path)
+    try:
+        latest = store.latest(urls)
+    finally:
+        store.close()
+    return {
+        url: observation
+        for url, observation in latest.items()
+        if observation.verdict is Verdict.ALIVE
+        and now - observation.checked_at <= dt.timedelta(days=1)
+    }
 
 
 def check_offline(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from verifier.models import EventReport, SourceReport
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 def md(text: object) -> str:
