@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -116,7 +117,7 @@ def test_github_format_escapes_untrusted_text(write_event, capsys) -> None:
 
 
 def test_github_annotations_stop_at_ten_per_level_and_the_rest_are_counted(
-    write_event, capsys
+    write_event, capsys, monkeypatch
 ) -> None:
     for n in range(12):
         name = f"2021-02-03--bad-{n:02d}"
@@ -126,13 +127,8 @@ def test_github_annotations_stop_at_ten_per_level_and_the_rest_are_counted(
         FAILING_EVENT.replace("2021-02-03--example-event", "2021-02-03--bad-00"),
     ).parent
     summary_file = folder.parent / "step-summary.md"
-    import os
-
-    os.environ["GITHUB_STEP_SUMMARY"] = str(summary_file)
-    try:
-        code, out, _ = run(capsys, "check", "--offline", "--format", "github", str(folder))
-    finally:
-        del os.environ["GITHUB_STEP_SUMMARY"]
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_file))
+    code, out, _ = run(capsys, "check", "--offline", "--format", "github", str(folder))
     assert code == ExitCode.FAILED
     assert sum(1 for line in out.splitlines() if line.startswith("::error ")) == 10
     summary = summary_file.read_text()
@@ -140,12 +136,11 @@ def test_github_annotations_stop_at_ten_per_level_and_the_rest_are_counted(
     assert errors >= 12
     assert f"{errors - 10} more errors" in out
     assert summary.count("tier-valid") == 12
-    assert f"<summary>{summary.count('| error |') + summary.count('| warning |') - 20} more" in summary
+    problems = summary.count("| error |") + summary.count("| warning |")
+    assert f"<summary>{problems - 20} more" in summary
 
 
 def test_junit_lists_each_event_with_failures(write_event, capsys) -> None:
-    from xml.etree import ElementTree
-
     write_event("2021-02-03--example-event.md", FAILING_EVENT)
     folder = write_event(
         "2021-02-04--ok.md",
