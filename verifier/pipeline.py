@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
@@ -218,9 +219,18 @@ async def check_sources(
             archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
             try:
                 run = await checker.check_all(urls, on_result=observed, stop=stop)
+            except BaseException:
+                archiving.cancel()
+                raise
             finally:
                 board.close()
-            archive_run = await archiving
+            archive_run: ArchiveRun | None = None
+            if run.outage is not None:
+                archiving.cancel()  # without a network there is nothing to archive either
+                with contextlib.suppress(asyncio.CancelledError):
+                    await archiving
+            else:
+                archive_run = await archiving
     finally:
         await wayback.aclose()
     return SourcesRun(
