@@ -108,6 +108,7 @@ class Archiver:
         self._store = store
         self._clock = clock
         self._daily_cap_reached = False
+        self._saves: list[asyncio.Task[None]] = []
         self._failures_in_a_row = 0
 
     async def run(self, tasks: Sequence[ArchiveTask], verdict_of: VerdictOf) -> ArchiveRun:
@@ -130,7 +131,9 @@ class Archiver:
                 if info.state is not ArchiveState.UNVERIFIED:
                     self._store.put(task.key, info)
 
+        self._saves = []
         await asyncio.gather(*(worker() for _ in range(self._settings.workers)))
+        await asyncio.gather(*self._saves)
         result.remaining = len(queue)
         if queue:
             reason = result.archive_down or "the archiving time budget was spent"
@@ -182,9 +185,23 @@ class Archiver:
         if verdict in DEAD:
             return await self._replacement(task)
         found, newest = await self.lookup(task)
-        if verdict is Verdict.ALIVE and self._needs_capture(newest):
-            return await self.save(task, found, run)
+        if verdict is Verdict.ALIVE and self._needs_capture(newest) and self._may_save():
+            # Captures take their own time and sessions: lookups go on meanwhile.
+            self._saves.append(asyncio.create_task(self._save_and_record(task, found, run)))
         return found
+
+    def _may_save(self) -> bool:
+        return self._client.can_save and not self._daily_cap_reached
+
+    async def _save_and_record(
+        self, task: ArchiveTask, found: ArchiveInfo, run: ArchiveRun
+    ) -> None:
+        try:
+            info = await self.save(task, found, run)
+        except WaybackUnavailable as exc:
+            info = self._pending(found, None, f"capture request failed: {exc}")
+        run.records[task.key] = info
+        self._store.put(task.key, info)
 
     async def verify_link(self, url: str, archive_url: str) -> ArchiveInfo:
         """Is ``archive_url`` a real capture of ``url`` at its timestamp?"""
