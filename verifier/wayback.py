@@ -26,6 +26,7 @@ import httpx
 from verifier.classify import retry_after_seconds
 from verifier.config import WaybackSettings
 from verifier.errors import VerifierError
+from verifier.pacing import Pacer
 from verifier.wayback_data import (
     Capture,
     CdxFormatError,
@@ -42,30 +43,6 @@ class WaybackUnavailable(VerifierError):
 
 class WaybackBlocked(VerifierError):
     """The URL is excluded from the Wayback Machine (blocked site or robots)."""
-
-
-class Pacer:
-    """At most ``count`` request starts per ``window`` seconds, evenly spaced, plus a
-    cool-down that a 429 imposes on the whole family."""
-
-    def __init__(self, count: int, window: float) -> None:
-        self.interval = window / count
-        self._next = 0.0
-        self._cool_until = 0.0
-        self._lock = asyncio.Lock()
-
-    def cool_down(self, seconds: float) -> None:
-        self._cool_until = max(self._cool_until, time.monotonic() + seconds)
-
-    async def turn(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                start = max(self._next, self._cool_until)
-                if start <= now:
-                    break
-                await asyncio.sleep(start - now)
-            self._next = max(now, self._next) + self.interval
 
 
 class _Keys:
