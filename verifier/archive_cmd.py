@@ -9,7 +9,8 @@ from pathlib import Path
 from verifier.archive_edits import planned_edits
 from verifier.config import Settings
 from verifier.history import SQLiteHistory
-from verifier.pipeline import archive_tasks, check_sources, load_all, select_files, web_urls
+from verifier.online import archive_tasks, check_sources
+from verifier.pipeline import load_all, select_files, web_urls
 from verifier.rules import RuleContext
 from verifier.writeback import WriteBackError, write_archive_urls
 

@@ -1,9 +1,12 @@
-"""The command line: parse arguments, call one library function, render, exit with a code."""
+"""The command line: parse arguments, call one library function, render, exit with a code.
+
+The network stack (httpx, the Wayback client, the scheduler) is imported inside the commands
+that use it, so ``verifier check --offline`` — the pre-commit and CI gate path — starts fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
 import sys
@@ -11,9 +14,9 @@ from collections import Counter
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier import __version__
-from verifier.archive_cmd import archive_events
 from verifier.config import load_settings
 from verifier.errors import ConfigError, UsageError
 from verifier.formats.github import render_github
@@ -21,16 +24,13 @@ from verifier.formats.json_format import render_json
 from verifier.formats.junit import render_junit
 from verifier.formats.step_summary import render_step_summary
 from verifier.formats.text import render_text
-from verifier.job import nightly_job
-from verifier.liveness import utc_now
 from verifier.lock import RunLockedError
 from verifier.models import Result
-from verifier.nightly import RunOutcome
-from verifier.pipeline import CheckOutcome, check_changed, check_offline, check_online
-from verifier.progress import ProgressReporter, show_progress
-from verifier.runlog import LOGGER, log_to_file
-from verifier.schedule import Daemon
+from verifier.pipeline import CheckOutcome, check_offline
 from verifier.summary import summarize
+
+if TYPE_CHECKING:
+    from verifier.nightly import RunOutcome
 
 
 class ExitCode(IntEnum):
@@ -146,6 +146,11 @@ def exit_code_for(outcome: CheckOutcome) -> ExitCode:
 
 def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
+    if not args.offline:
+        import asyncio
+
+        from verifier.online import check_changed, check_online
+        from verifier.progress import ProgressReporter, show_progress
     if args.offline:
         outcome = check_offline(settings, args.paths, args.changed_since)
     elif args.changed_since is not None:
@@ -190,6 +195,13 @@ def run_check(args: argparse.Namespace) -> ExitCode:
 
 
 def run_nightly(args: argparse.Namespace) -> ExitCode:
+    import asyncio
+
+    from verifier.job import nightly_job
+    from verifier.liveness import utc_now
+    from verifier.progress import ProgressReporter, show_progress
+    from verifier.runlog import LOGGER, log_to_file
+
     settings = load_settings(args.config)
     handler = log_to_file(args.log_file) if args.log_file else None
     fixed: dt.datetime | None = args.now
@@ -238,6 +250,10 @@ def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
 
 
 def run_archive(args: argparse.Namespace) -> ExitCode:
+    import asyncio
+
+    from verifier.archive_cmd import archive_events
+
     settings = load_settings(args.config)
     result = asyncio.run(archive_events(settings, args.paths, write=args.write))
     for notice in result.notices:
@@ -257,6 +273,12 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
 
 
 def run_schedule(args: argparse.Namespace) -> ExitCode:
+    import asyncio
+
+    from verifier.job import nightly_job
+    from verifier.runlog import LOGGER, log_to_file
+    from verifier.schedule import Daemon
+
     settings = load_settings(args.config)
     handler = log_to_file(settings.resolve(settings.paths.reports) / "verifier.log")
 

@@ -29,8 +29,9 @@ from verifier.history import SQLiteHistory
 from verifier.liveness import utc_now
 from verifier.lock import RunLock
 from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status, Verdict
+from verifier.online import archive_tasks, check_sources
 from verifier.parse import Skipped
-from verifier.pipeline import archive_tasks, check_sources, load_all, offline_report, web_urls
+from verifier.pipeline import load_all, offline_report, web_urls
 from verifier.report_writer import safe_name, write_reports
 from verifier.rules import RuleContext
 from verifier.status import decide_status, failing_since, is_due
