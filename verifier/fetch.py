@@ -117,6 +117,8 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         """Take the least recently used idle shards out (synchronously, so no request can
         pick one up meanwhile) until at most ``max_shards`` remain."""
         victims: list[VettedTransport] = []
+        if len(self._shards) <= self._max_shards:
+            return victims
         for key in list(self._shards)[:-1]:
             if len(self._shards) <= self._max_shards:
                 break
