@@ -15,7 +15,6 @@ import asyncio
 import heapq
 import itertools
 import ssl
-import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +33,7 @@ from verifier.netpolicy import (
     Resolver,
     VettingBackend,
 )
+from verifier.pacing import Pacer
 
 
 class FetchError(Exception):
@@ -173,24 +173,16 @@ class HostGate:
 
     def __init__(self, per_host: int, min_interval: float) -> None:
         self._slots = asyncio.Semaphore(per_host)
-        self._min_interval = min_interval
-        self._next_start = 0.0
-        self._paused_until = 0.0
+        self._starts = Pacer(1, min_interval)
         self.backlog = 0
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._starts.cool_down(seconds)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         async with self._slots:
-            while True:
-                now = time.monotonic()
-                start = max(self._next_start, self._paused_until)
-                if start <= now:
-                    break
-                await asyncio.sleep(start - now)
-            self._next_start = now + self._min_interval
+            await self._starts.turn()
             yield
 
 
