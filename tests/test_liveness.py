@@ -85,6 +85,17 @@ async def test_a_site_answering_200_to_everything_makes_pages_soft_dead() -> Non
     assert "random path" in observation.detail
 
 
+async def test_a_section_answering_200_not_found_is_caught_by_its_own_probe() -> None:
+    paths = ["/soft404/2024/story-a", "/soft404/2024/story-b", "/soft404/2025/story-c"]
+    async with LoopWeb(hosts=1) as web:
+        observations, _ = await check(web, [*paths, "/ok/article-1"])
+        probes = [e.target for e in web.log if e.method == "GET" and e.target.count("/") == 2]
+    assert {observations[p].verdict for p in paths} == {Verdict.SOFT_DEAD}
+    assert all("Page Not Found" in observations[p].detail for p in paths)
+    assert observations["/ok/article-1"].verdict is Verdict.ALIVE
+    assert len([t for t in probes if t.startswith("/soft404/")]) == 1  # one probe, shared
+
+
 async def test_flaky_url_is_retried_until_it_answers() -> None:
     async with LoopWeb(hosts=1) as web:
         observations, _ = await check(web, ["/flaky/2/503/a", "/flaky/1/reset/b"])

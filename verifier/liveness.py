@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import secrets
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +78,7 @@ class LinkChecker:
         self.fetcher = Fetcher(self._http, policy, transport, resolver)
         self._clock = clock
         self._probes: dict[str, asyncio.Task[Response | None]] = {}
+        self._sections: Counter[tuple[str, str]] = Counter()
         self._random = random.Random()
 
     async def __aenter__(self) -> LinkChecker:
@@ -103,6 +104,12 @@ class LinkChecker:
         by_host: dict[str, list[str]] = defaultdict(list)
         for url in dict.fromkeys(normalize_url(u) for u in urls):
             by_host[urlsplit(url).hostname or ""].append(url)
+        for url_list in by_host.values():
+            for url in url_list:
+                parts = urlsplit(url)
+                section = _section(parts.scheme, parts.netloc, parts.path)
+                if section is not None:
+                    self._sections[section] += 1
         run = CheckRun()
         outage = OutageWatch(
             self._settings.outage.min_hosts, self._settings.outage.host_failure_ratio, by_host
@@ -281,10 +288,14 @@ class LinkChecker:
         )
 
     async def _probe(self, page_url: str) -> Response | None:
-        """GET a random path on the page's site — one probe per host, shared and cached, so
-        the probes cost a fraction of a request per URL."""
+        """GET a random path beside the page, shared and cached: in its section (first path
+        segment) when this run checks at least ``SECTION_PROBE_MIN`` URLs there, else at the
+        site's root — so a site that answers 200 "not found" in one section is caught, and
+        the probes still cost a fraction of a request per URL."""
         parts = urlsplit(page_url)
-        prefix = "/"
+        section = _section(parts.scheme, parts.netloc, parts.path)
+        big = section is not None and self._sections.get(section, 0) >= SECTION_PROBE_MIN
+        prefix = f"/{section[1]}/" if big and section is not None else "/"
         key = f"{parts.scheme}://{parts.netloc}{prefix}"
         task = self._probes.get(key)
         if task is None:
@@ -298,6 +309,17 @@ class LinkChecker:
         """One GET, no retries: a probe that fails simply proves nothing."""
         outcome = await self._follow(url, "GET")
         return outcome.response if outcome.failure is None else None
+
+
+SECTION_PROBE_MIN = 3
+"""URLs a run must check in one section before the section gets its own soft-404 probe
+(on the real corpus: 314 sections, +0.06 requests per URL)."""
+
+
+def _section(scheme: str, netloc: str, path: str) -> tuple[str, str] | None:
+    """(origin, first path segment) of a URL at least two segments deep."""
+    segments = [part for part in path.split("/") if part]
+    return (f"{scheme}://{netloc}", segments[0]) if len(segments) > 1 else None
 
 
 @dataclass(slots=True)
