@@ -16,8 +16,6 @@ import heapq
 import itertools
 import ssl
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpcore
 import httpx
@@ -179,11 +177,17 @@ class HostGate:
     def pause(self, seconds: float) -> None:
         self._starts.cool_down(seconds)
 
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        async with self._slots:
+    async def enter(self) -> None:
+        """Take a slot and wait for this host's next start time (``leave`` gives it back)."""
+        await self._slots.acquire()
+        try:
             await self._starts.turn()
-            yield
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def leave(self) -> None:
+        self._slots.release()
 
 
 class Fetcher:
@@ -202,21 +206,19 @@ class Fetcher:
                 policy, resolver or Resolver(http.resolve, timeout=http.connect_timeout)
             )
             transport = ShardedTransport(backend, http.per_host)
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(
-                connect=http.connect_timeout,
-                read=http.read_timeout,
-                write=http.read_timeout,
-                pool=None,
-            ),
-            headers={
+        self._transport = transport
+        self._timeout = httpx.Timeout(
+            connect=http.connect_timeout,
+            read=http.read_timeout,
+            write=http.read_timeout,
+            pool=None,
+        ).as_dict()
+        self._headers = httpx.Headers(
+            {
                 "User-Agent": http.user_agent,
                 "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
                 "Accept-Encoding": "gzip, deflate",
-            },
+            }
         )
         self._limiter = FairLimiter(http.max_concurrency)
         self._gates: dict[str, HostGate] = {}
@@ -229,17 +231,22 @@ class Fetcher:
         return gate
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self._transport.aclose()
 
     async def exchange(self, method: str, url: str) -> Response:
         """One request; the body (GET only) is read raw and decoded under the byte cap."""
         try:
-            request = self.client.build_request(method, url)
+            request = httpx.Request(
+                method, url, headers=self._headers, extensions={"timeout": self._timeout}
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise FetchError(Failure.BAD_URL, f"malformed URL: {exc}") from exc
+        if request.url.scheme not in ("http", "https"):
+            raise FetchError(Failure.BAD_URL, f"not an http(s) URL: {url}")
         host = request.url.host
         gate = self.gate(host)
-        async with gate.turn():
+        await gate.enter()
+        try:
             await self._limiter.acquire(-gate.backlog)
             try:
                 self.requests_sent += 1
@@ -256,18 +263,22 @@ class Fetcher:
                 raise translate(exc) from exc
             finally:
                 self._limiter.release()
+        finally:
+            gate.leave()
 
     async def _send(self, request: httpx.Request, method: str) -> Response:
-        response = await self.client.send(request, stream=True)
+        """Straight to the transport: the client's cookie, auth and redirect machinery has
+        nothing to do here and cost a sixth of the CPU per request."""
+        response = await self._transport.handle_async_request(request)
         try:
             raw = b""
             if method == "GET":
                 raw = await self._read_capped(response)
-            headers = {key.lower(): value for key, value in response.headers.items()}
+            headers = response.headers  # case-insensitive, as classify expects
             body = decode_bounded(
                 raw, content_codings(headers.get("content-encoding")), self._http.max_body_bytes
             )
-            return Response(method, str(response.url), response.status_code, headers, body)
+            return Response(method, str(request.url), response.status_code, headers, body)
         finally:
             await response.aclose()
 

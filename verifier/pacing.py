@@ -18,6 +18,11 @@ class Pacer:
         self._cool_until = max(self._cool_until, time.monotonic() + seconds)
 
     async def turn(self) -> None:
+        now = time.monotonic()
+        start = max(self._next, self._cool_until)
+        if start <= now and not self._lock.locked():  # the common case: no wait, no lock
+            self._next = max(now, self._next) + self.interval
+            return
         async with self._lock:
             while True:
                 now = time.monotonic()
