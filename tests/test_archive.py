@@ -267,3 +267,17 @@ async def test_verified_links_are_not_asked_again_on_the_next_run() -> None:
     run, _ = await archive(fake, [ArchiveTask(URL, link)], store=store)
     assert len(fake.requests(family="cdx")) == asked
     assert run.records[f"{URL} {link}"].state is ArchiveState.EXISTING
+
+
+async def test_recent_lookups_are_reused_across_runs() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20260801000000")
+    store = MemoryArchiveStore()
+    await archive(fake, [ArchiveTask(URL)], store=store)
+    asked = len(fake.requests(family="cdx"))
+    run, _ = await archive(fake, [ArchiveTask(URL)], store=store)
+    assert len(fake.requests(family="cdx")) == asked
+    assert run.records[URL].timestamp == "20260801000000"
+    fake.advance(31 * 86400)  # past recheck_days: asked again
+    await archive(fake, [ArchiveTask(URL)], store=store)
+    assert len(fake.requests(family="cdx")) > asked

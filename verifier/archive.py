@@ -182,6 +182,9 @@ class Archiver:
             if confirmed is not None:
                 return confirmed
         verdict = await verdict_of(task.url)
+        if self._still_fresh(known, dead=verdict in DEAD):
+            assert known is not None
+            return known
         if verdict in DEAD:
             return await self._replacement(task)
         found, newest = await self.lookup(task)
@@ -189,6 +192,18 @@ class Archiver:
             # Captures take their own time and sessions: lookups go on meanwhile.
             self._saves.append(asyncio.create_task(self._save_and_record(task, found, run)))
         return found
+
+    def _still_fresh(self, known: ArchiveInfo | None, *, dead: bool) -> bool:
+        """A lookup younger than ``recheck_days`` is kept (the archive changes slowly, and
+        CDX is the scarcest budget). A dead source still gets its replacement looked up."""
+        if known is None or known.checked_at is None:
+            return False
+        if known.state not in (ArchiveState.EXISTING, ArchiveState.SAVED, ArchiveState.MISSING):
+            return False
+        if dead and not known.suggested:
+            return False
+        age = self._clock() - known.checked_at
+        return age < dt.timedelta(days=self._settings.recheck_days)
 
     def _may_save(self) -> bool:
         return self._client.can_save and not self._daily_cap_reached

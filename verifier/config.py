@@ -106,6 +106,7 @@ class WaybackSettings(_Section):
     timeout: Annotated[float, Field(gt=0)] = 30.0
     attempts: Annotated[int, Field(ge=1)] = 3
     save_if_no_capture_within_days: Annotated[int, Field(ge=0)] = 365
+    recheck_days: Annotated[float, Field(ge=0)] = 30.0
     poll_interval: Annotated[float, Field(gt=0)] = 5.0
     poll_timeout: Annotated[float, Field(gt=0)] = 180.0
     time_budget: Annotated[float, Field(gt=0)] = 1800.0
