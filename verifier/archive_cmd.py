@@ -40,6 +40,9 @@ async def archive_events(
     finally:
         store.close()
     result = ArchiveResult()
+    if sources.outage is not None:
+        result.archive_down = sources.outage
+        return result
     if sources.archive is None:
         result.notices.append("archiving is disabled ([wayback] enabled = false)")
         return result

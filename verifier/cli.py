@@ -260,6 +260,8 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
         print(f"verifier: {notice}", file=sys.stderr)
     for path, error in result.errors:
         print(f"verifier: {path}: {error}", file=sys.stderr)
+    if result.archive_down:
+        print(f"verifier: could not check: {result.archive_down}", file=sys.stderr)
     states = Counter(result.states)
     print(
         f"archive: {sum(states.values())} archive records ("

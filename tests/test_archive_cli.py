@@ -1,0 +1,77 @@
+"""``verifier archive --write`` end to end: real files, the loopback web, the fake Wayback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fakes.loopweb import LoopWeb
+from tests.fakes.wayback import (
+    DEFAULT_ACCOUNT,
+    FakeClock,
+    FakeWayback,
+    FakeWaybackConfig,
+    serve_fake_wayback,
+)
+from verifier.cli import ExitCode
+
+
+def test_archive_write_fills_and_fixes_only_archive_url_lines(tmp_path: Path) -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(
+            rate_limits=dict.fromkeys(("cdx", "replay", "availability", "spn_status", "spn_user"))
+        ),
+        FakeClock(),
+    )
+    with LoopWeb(hosts=2).running_in_thread() as web, serve_fake_wayback(fake) as wayback:
+        archived, fabricated = web.url(0, "/ok/archived"), web.url(1, "/ok/fabricated")
+        fake.add_capture(archived, "20210101101010")
+        fake.add_capture(fabricated, "20210205080000")
+        events = tmp_path / "events"
+        events.mkdir()
+        event = events / "2021-02-03--archive-me.md"
+        original = (
+            "---\nid: 2021-02-03--archive-me\ndate: '2021-02-03'\ntitle: Archive me\n"
+            f"sources:\n- url: {archived}\n  title: A\n  publisher: P1\n  date: '2021-02-03'\n"
+            f"  tier: 1\n- url: {fabricated}\n  title: B\n  publisher: P2\n  tier: 2\n"
+            f"  archive_url: https://web.archive.org/web/20240101000000/{fabricated}\n"
+            "---\nBody stays.\n"
+        )
+        event.write_text(original)
+        (tmp_path / "config.toml").write_text(
+            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
+            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
+            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
+            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+            'save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n'
+            '[history]\npath = "history.sqlite3"\n'
+        )
+        access, secret = DEFAULT_ACCOUNT.split(":")
+        done = subprocess.run(
+            [sys.executable, "-m", "verifier", "archive", "--write", "events"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={
+                **os.environ,
+                "CI": "true",
+                "WAYBACK_ACCESS_KEY": access,
+                "WAYBACK_SECRET_KEY": secret,
+            },
+        )
+    assert done.returncode == ExitCode.PASSED, done.stderr
+    assert "2 archive_url edits planned, 1 files written" in done.stdout
+    assert secret not in done.stdout + done.stderr
+    before, after = original.splitlines(), event.read_text().splitlines()
+    changed = [line for line in after if line not in before]
+    removed = [line for line in before if line not in after]
+    assert changed == [
+        f"  archive_url: https://web.archive.org/web/20210101101010/{archived}",
+        f"  archive_url: https://web.archive.org/web/20210205080000/{fabricated}",
+    ]
+    assert removed == [f"  archive_url: https://web.archive.org/web/20240101000000/{fabricated}"]
+    assert after[-1] == "Body stays."
