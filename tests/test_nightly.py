@@ -8,13 +8,17 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.fakes.loopweb import LoopWeb
+from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
 from tests.nightly_support import CORPUS, copy_corpus_to_loopback, publish_all, run_settings
+from verifier.config import WaybackSettings
 from verifier.lock import RunLock, RunLockedError
 from verifier.models import Status
 from verifier.nightly import nightly_run
+from verifier.report_html import html_reports
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 
@@ -108,3 +112,48 @@ async def test_lock_prevents_two_overlapping_runs(tmp_path: Path) -> None:
     lock_path = tmp_path / "history.sqlite3.lock"
     with RunLock(lock_path), pytest.raises(RunLockedError):
         await nightly_run(settings, clock=lambda: NIGHT_0)
+
+
+async def test_run_reports_carry_archive_blocks_and_an_html_page(tmp_path: Path) -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(rate_limits=dict.fromkeys(("cdx", "spn_status", "spn_user"))),
+        FakeClock(NIGHT_0),
+    )
+    async with LoopWeb(hosts=2) as web:
+        live, dead = web.url(0, "/ok/live"), web.url(1, "/status/404/gone")
+        fake.add_capture(live, "20210101000000")
+        fake.add_capture(dead, "20200101000000")
+        events = tmp_path / "events"
+        events.mkdir()
+        (events / "2021-02-03--e.md").write_text(
+            "---\nid: 2021-02-03--e\ndate: '2021-02-03'\ntitle: <script>alert(1)</script>\n"
+            f"sources:\n- url: {live}\n  publisher: A\n  tier: 1\n"
+            f"- url: {dead}\n  publisher: B\n  tier: 2\n---\n"
+        )
+        settings = run_settings(tmp_path, events).model_copy(
+            update={
+                "wayback": WaybackSettings(
+                    cdx_url="https://wayback.test/cdx/search/cdx",
+                    rate_window=1.0,
+                    cdx_per_window=100,
+                    save_if_no_capture_within_days=36500,
+                )
+            }
+        )
+        outcome = await nightly_run(
+            settings,
+            clock=lambda: NIGHT_0,
+            extra_reports=html_reports,
+            wayback_transport=httpx.ASGITransport(app=fake.app),
+        )
+    [report] = outcome.reports
+    live_source, dead_source = report.sources
+    assert live_source.archive is not None
+    assert live_source.archive.state.value == "existing"
+    assert dead_source.archive is not None
+    assert dead_source.archive.suggested
+    assert dead_source.archive.timestamp == "20200101000000"
+    page = (tmp_path / "reports" / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in page
+    written = json.loads((tmp_path / "reports" / "events" / "2021-02-03--e.json").read_text())
+    assert written["sources"][1]["archive"]["suggested"] is True
