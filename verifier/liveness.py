@@ -2,7 +2,8 @@
 
 For one URL: HEAD first, following redirects by hand (each hop vetted and gated); GET when
 HEAD is refused or inconclusive; retries by tenacity with the policy from config; then a
-random-sibling probe (one per host and first path segment, shared and cached) when the
+random-sibling probe (one per section with 3+ URLs in the run, else one per host, shared
+and cached) when the
 page answered 2xx, so a site that answers 200 to everything is caught. The verdict comes
 from ``classify``. For many URLs: work is spread across hosts, and a run in which most
 hosts fail at the connection level is reported as a network outage, not as dead links.
