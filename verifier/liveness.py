@@ -1,10 +1,9 @@
 """I/O: check many URLs — each once, spread across hosts, retried, classified.
 
 For one URL: HEAD first, following redirects by hand (each hop vetted and gated); GET when
-HEAD is refused or inconclusive; retries by tenacity with the policy from config; then a
-random-sibling probe (one per section with 3+ URLs in the run, else one per host, shared
-and cached) when the
-page answered 2xx, so a site that answers 200 to everything is caught. The verdict comes
+HEAD is refused or inconclusive; retries by tenacity with the policy from config; then, when the
+page answered 2xx, a random-sibling probe (one per section with 3+ URLs in the run, else one
+per host, shared and cached), so a site that answers 200 to everything is caught. The verdict comes
 from ``classify``. For many URLs: work is spread across hosts, and a run in which most
 hosts fail at the connection level is reported as a network outage, not as dead links.
 """
