@@ -158,14 +158,19 @@ async def check_online(
     reports = [offline_report(ctx, item) for item in loaded]
     if on_start is not None:
         on_start(len(web_urls(loaded)))
-    sources = await check_sources(
-        settings,
-        web_urls(loaded),
-        archive_tasks(ctx, loaded),
-        transport=transport,
-        wayback_transport=wayback_transport,
-        on_result=on_result,
-    )
+    store = SQLiteHistory(settings.resolve(settings.history.path))  # archive knowledge persists
+    try:
+        sources = await check_sources(
+            settings,
+            web_urls(loaded),
+            archive_tasks(ctx, loaded),
+            transport=transport,
+            wayback_transport=wayback_transport,
+            archive_store=store,
+            on_result=on_result,
+        )
+    finally:
+        store.close()
     outcome = CheckOutcome(
         reports, skipped, sources.outage, len(sources.observations), sources.requests_sent
     )
