@@ -45,7 +45,7 @@ def test_archive_write_fills_and_fixes_only_archive_url_lines(tmp_path: Path) ->
             '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
             f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
             f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
-            'save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n'
+            "save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n"
             '[history]\npath = "history.sqlite3"\n'
         )
         access, secret = DEFAULT_ACCOUNT.split(":")

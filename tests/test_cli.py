@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import GOOD_EVENT
+from tests.conftest import GOOD_EVENT, git
 from verifier.cli import ExitCode, main
 from verifier.formats.github import annotation, escape_data, escape_property
 
@@ -181,23 +181,6 @@ def test_unknown_format_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["check", "--format", "xml"])
     assert exc.value.code == ExitCode.USAGE
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t",
-            "PATH": "/usr/bin:/bin",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@t",
-            "HOME": str(repo),
-        },
-    )
 
 
 def test_changed_since_checks_only_added_and_modified_events(tmp_path: Path, capsys) -> None:

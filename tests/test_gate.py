@@ -7,26 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import git
 from tests.fakes.loopweb import LoopWeb
 from verifier.cli import ExitCode
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "PATH": os.environ["PATH"],
-}
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        env={**GIT_ENV, "HOME": str(repo)},
-    )
 
 
 def event(name: str, urls: list[str]) -> str:
