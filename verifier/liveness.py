@@ -37,6 +37,7 @@ from verifier.config import Settings
 from verifier.fetch import Fetcher, FetchError
 from verifier.models import Observation, Verdict
 from verifier.netpolicy import NetworkPolicy, Resolver
+from verifier.shard import ShardProcess, split_hosts
 from verifier.urls import normalize_url
 
 HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
@@ -76,9 +77,11 @@ class LinkChecker:
             settings.security.allow_private_networks, settings.security.allowed_networks
         )
         self.fetcher = Fetcher(self._http, policy, transport, resolver)
+        self._may_shard = transport is None and resolver is None
         self._clock = clock
         self._probes: dict[str, asyncio.Task[Response | None]] = {}
         self._sections: Counter[tuple[str, str]] = Counter()
+        self._probed_sections: set[tuple[str, str]] = set()
         self._random = random.Random()
 
     async def __aenter__(self) -> LinkChecker:
@@ -110,6 +113,7 @@ class LinkChecker:
                 section = _section(parts.scheme, parts.netloc, parts.path)
                 if section is not None:
                     self._sections[section] += 1
+        self._probed_sections = probed_sections(self._sections)
         run = CheckRun()
         outage = OutageWatch(
             self._settings.outage.min_hosts, self._settings.outage.host_failure_ratio, by_host
@@ -119,23 +123,55 @@ class LinkChecker:
             run.outage = canary_failure
             return run
 
+        def record(host: str, observation: Observation) -> None:
+            run.observations[observation.url] = observation
+            outage.record(host, observation)
+            if on_result is not None:
+                on_result(observation)
+
+        shard: ShardProcess | None = None
+        local = by_host
+        total = sum(len(host_urls) for host_urls in by_host.values())
+        if self._may_shard and self._http.processes > 1 and total >= SHARD_FROM_URLS:
+            mine, theirs = split_hosts(by_host)
+            local = {host: by_host[host] for host in mine}
+            shard = ShardProcess(self._settings, [u for host in theirs for u in by_host[host]])
+            shard.start()
+
         async def worker(host: str, queue: list[str]) -> None:
             gate = self.fetcher.gate(host)
             while queue and not (stop is not None and stop.is_set()):
                 url = queue.pop()
                 observation = await self.check(url)
                 gate.backlog -= 1
-                run.observations[url] = observation
-                outage.record(host, observation)
-                if on_result is not None:
-                    on_result(observation)
+                record(host, observation)
+
+        async def from_shard(shard: ShardProcess) -> None:
+            async for observation in shard.observations():
+                observation.checked_at = self._clock()
+                record(_host(observation.url), observation)
+
+        async def relay_stop(shard: ShardProcess) -> None:
+            waits = [asyncio.create_task(outage.tripped.wait())]
+            if stop is not None:
+                waits.append(asyncio.create_task(stop.wait()))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+            shard.stop()
 
         workers: list[asyncio.Task[None]] = []
-        for host, host_urls in sorted(by_host.items(), key=lambda item: -len(item[1])):
+        for host, host_urls in sorted(local.items(), key=lambda item: -len(item[1])):
             self.fetcher.gate(host).backlog = len(host_urls)
             queue = list(reversed(host_urls))
             for _ in range(min(self._http.per_host, len(host_urls))):
                 workers.append(asyncio.create_task(worker(host, queue)))
+        helpers: list[asyncio.Task[None]] = []
+        if shard is not None:
+            workers.append(asyncio.create_task(from_shard(shard)))
+            helpers.append(asyncio.create_task(relay_stop(shard)))
         watcher: asyncio.Future[Any] = asyncio.create_task(outage.tripped.wait())
         everything: asyncio.Future[list[Any]] = asyncio.gather(*workers, return_exceptions=True)
         try:
@@ -143,14 +179,17 @@ class LinkChecker:
             await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
-            for task in workers:
+            for task in [*workers, *helpers]:
                 task.cancel()
             results = await everything
+            if shard is not None:
+                await shard.close()
+                run.requests_sent += shard.requests_sent
         for result in results:
             if isinstance(result, Exception):
                 raise result  # a worker's bug surfaces here, never silently
         run.outage = outage.verdict()
-        run.requests_sent = self.fetcher.requests_sent
+        run.requests_sent += self.fetcher.requests_sent
         return run
 
     async def _check_canaries(self) -> str | None:
@@ -294,7 +333,7 @@ class LinkChecker:
         the probes still cost a fraction of a request per URL."""
         parts = urlsplit(page_url)
         section = _section(parts.scheme, parts.netloc, parts.path)
-        big = section is not None and self._sections.get(section, 0) >= SECTION_PROBE_MIN
+        big = section in self._probed_sections
         prefix = f"/{section[1]}/" if big and section is not None else "/"
         key = f"{parts.scheme}://{parts.netloc}{prefix}"
         task = self._probes.get(key)
@@ -311,9 +350,30 @@ class LinkChecker:
         return outcome.response if outcome.failure is None else None
 
 
+SHARD_FROM_URLS = 2000
+"""Runs this big are split over ``http.processes`` processes (see ``verifier.shard``)."""
+
 SECTION_PROBE_MIN = 3
 """URLs a run must check in one section before the section gets its own soft-404 probe
 (on the real corpus: 314 sections, +0.06 requests per URL)."""
+
+
+SECTION_PROBES_PER_HOST = 4
+"""At most this many sections of one host get their own probe (its biggest ones): on the
+busiest host every extra request lengthens the whole run by one politeness interval."""
+
+
+def probed_sections(sizes: Counter[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The sections that get their own soft-404 probe."""
+    by_origin: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for (origin, segment), size in sizes.items():
+        if size >= SECTION_PROBE_MIN:
+            by_origin[origin].append((size, segment))
+    return {
+        (origin, segment)
+        for origin, ranked in by_origin.items()
+        for _, segment in sorted(ranked, reverse=True)[:SECTION_PROBES_PER_HOST]
+    }
 
 
 def _section(scheme: str, netloc: str, path: str) -> tuple[str, str] | None:
