@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import signal
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -97,7 +98,10 @@ class ShardProcess:
 
 
 def child_main(settings: Settings, urls: list[str], connection: Connection) -> None:
-    """Entry point of the child process."""
+    """Entry point of the child process. Ctrl-C or SIGTERM sent to the whole process group
+    are the parent's to handle: it relays a stop (and a dead parent closes the pipe)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     asyncio.run(_child(settings, urls, connection))
 
 
