@@ -217,14 +217,18 @@ class SQLiteHistory:
                 result[row[0]] = _observation(row)
         return result
 
-    def status_counts_by_run(self) -> list[tuple[RunRecord, dict[str, int]]]:
-        """Verdict counts per run, for the chart of status over time."""
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
-        for run_id, verdict, number in self._db.execute(
-            "SELECT run_id, verdict, COUNT(*) FROM observations GROUP BY run_id, verdict"
+    def status_history(self) -> list[tuple[RunRecord, dict[str, int]]]:
+        """Each finished run's totals of source statuses (from its stored figures), for the
+        chart of status over time."""
+        points = []
+        for run_id, started_at, state, summary in self._db.execute(
+            "SELECT id, started_at, state, summary FROM runs ORDER BY id"
         ):
-            counts[run_id][verdict] = number
-        return [(run, counts.get(run.id, {})) for run in self.runs()]
+            figures = json.loads(summary) if summary else {}
+            statuses = figures.get("statuses") if isinstance(figures, dict) else None
+            if state in ("complete", "interrupted") and isinstance(statuses, dict):
+                points.append((RunRecord(run_id, _when(started_at), state), statuses))
+        return points
 
     # -- archive records (the ``ArchiveStore`` protocol) -----------------------------------
 

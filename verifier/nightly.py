@@ -147,6 +147,7 @@ async def nightly_run(
             outcome.figures["wall_seconds"] = round(time.monotonic() - started, 2)
             broken = broken_links(outcome.reports, after_histories, before, after)
             summary = run_summary(outcome, broken, clock())
+            outcome.figures["statuses"] = summary["statuses"]
             files = {
                 "summary.json": _json(summary),
                 "broken-links.md": render_broken_links(broken, clock()),

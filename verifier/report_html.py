@@ -17,10 +17,8 @@ def html_reports(
     store: SQLiteHistory,
     now: dt.datetime,
 ) -> dict[str, str]:
-    """``index.html``: every source, searchable; the chart counts verdicts per finished run."""
-    points = [
-        RunPoint(run.started_at, counts)
-        for run, counts in store.status_counts_by_run()
-        if run.state in ("complete", "interrupted") and counts
-    ]
+    """``index.html``: every source, searchable; the chart shows source statuses per run
+    (earlier finished runs from the history, then this one)."""
+    points = [RunPoint(run.started_at, counts) for run, counts in store.status_history()]
+    points.append(RunPoint(now, summary.get("statuses", {})))
     return {"index.html": render_html(reports, summary, points, now)}
