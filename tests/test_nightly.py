@@ -14,6 +14,7 @@ import pytest
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
 from tests.nightly_support import CORPUS, copy_corpus_to_loopback, publish_all, run_settings
+from verifier.cli import ExitCode, main
 from verifier.config import WaybackSettings
 from verifier.lock import RunLock, RunLockedError
 from verifier.models import Status
@@ -157,3 +158,13 @@ async def test_run_reports_carry_archive_blocks_and_an_html_page(tmp_path: Path)
     assert "<script>alert(1)</script>" not in page
     written = json.loads((tmp_path / "reports" / "events" / "2021-02-03--e.json").read_text())
     assert written["sources"][1]["archive"]["suggested"] is True
+
+
+def test_cli_run_while_another_run_holds_the_lock_exits_3(tmp_path: Path, capsys) -> None:
+    (tmp_path / "events").mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text('[paths]\nevents = "events"\n[history]\npath = "h.sqlite3"\n')
+    with RunLock(tmp_path / "h.sqlite3.lock"):
+        code = main(["--config", str(config), "run"])
+    assert code == ExitCode.COULD_NOT_CHECK
+    assert "another run is in progress" in capsys.readouterr().err

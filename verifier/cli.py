@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from verifier import __version__
 from verifier.config import load_settings
-from verifier.errors import ConfigError, UsageError
+from verifier.errors import ConfigError, UsageError, VerifierError
 from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.junit import render_junit
@@ -308,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args)
-    except (ConfigError, UsageError, RunLockedError) as exc:
+    except (ConfigError, UsageError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    except RunLockedError as exc:
+        print(f"verifier: {exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK
+    except VerifierError as exc:  # e.g. the second checker process died: resumable
+        print(f"verifier: could not finish: {exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK

@@ -19,11 +19,16 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from verifier.config import Settings
+from verifier.errors import VerifierError
 from verifier.models import Observation
 
 LOCAL_SHARE = 0.35
 """The share of URLs checked here: less than half, since this process also has the busiest
 host (whose requests must never wait for the loop), outage detection and recording."""
+
+
+class ShardDiedError(VerifierError):
+    """The second checker process ended without finishing its hosts."""
 
 
 def split_hosts(by_host: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
@@ -86,7 +91,7 @@ class ShardProcess:
                 self.requests_sent = int(payload)
                 return
             else:
-                raise RuntimeError("the second checker process died")
+                raise ShardDiedError("the second checker process died; the run can resume")
 
     async def close(self, grace: float = 10.0) -> None:
         self.stop()
