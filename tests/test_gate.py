@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 from tests.conftest import git
 from tests.fakes.loopweb import LoopWeb
 from verifier.cli import ExitCode
+from verifier.history import SQLiteHistory
+from verifier.models import Observation, Verdict
 
 
 def event(name: str, urls: list[str]) -> str:
@@ -107,3 +110,26 @@ def test_gate_offline_checks_only_the_changed_events(tmp_path) -> None:
         assert web.total_requests == 0
     assert done.returncode == ExitCode.PASSED, done.stdout
     assert "2 events" in done.stdout
+
+
+def test_a_source_the_history_saw_alive_today_is_not_requested(tmp_path) -> None:
+    with LoopWeb(hosts=3).running_in_thread() as web:
+        repo, _ = make_repo(tmp_path, web)
+        store = SQLiteHistory(repo / ".verifier" / "history.sqlite3")
+        run, _ = store.start_run(dt.datetime.now(dt.UTC))
+        store.record(
+            run.id,
+            [
+                Observation(
+                    url=web.url(0, "/status/410/new-dead"),
+                    verdict=Verdict.ALIVE,
+                    checked_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
+                )
+            ],
+        )
+        store.finish_run(run.id, "complete", dt.datetime.now(dt.UTC), {})
+        store.close()
+        done = gate(repo)
+        requested = {entry.target for entry in web.log}
+    assert "/status/410/new-dead" not in requested
+    assert done.returncode == ExitCode.PASSED, done.stdout
