@@ -90,7 +90,6 @@ class WaybackSettings(_Section):
     """
 
     enabled: bool = True
-    availability_url: str = "https://archive.org/wayback/available"
     cdx_url: str = "https://web.archive.org/cdx/search/cdx"
     replay_url: str = "https://web.archive.org/web"
     save_url: str = "https://web.archive.org/save"
