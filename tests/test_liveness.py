@@ -96,6 +96,16 @@ async def test_a_section_answering_200_not_found_is_caught_by_its_own_probe() ->
     assert len([t for t in probes if t.startswith("/soft404/")]) == 1  # one probe, shared
 
 
+async def test_a_host_caught_serving_soft_404s_is_then_read_with_get() -> None:
+    async with LoopWeb(hosts=2, host_modes={"127.0.0.3": "soft404"}) as web:
+        urls = [web.url(1, f"/news/story-{n}") for n in range(4)]
+        async with LinkChecker(fast_settings(per_host=1)) as checker:
+            run = await checker.check_all(urls)
+        heads = web.count(host=1, method="HEAD")
+    assert {o.verdict for o in run.observations.values()} == {Verdict.SOFT_DEAD}
+    assert heads == 1  # only the first page was asked with HEAD
+
+
 async def test_flaky_url_is_retried_until_it_answers() -> None:
     async with LoopWeb(hosts=1) as web:
         observations, _ = await check(web, ["/flaky/2/503/a", "/flaky/1/reset/b"])

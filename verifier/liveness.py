@@ -82,6 +82,7 @@ class LinkChecker:
         self._probes: dict[str, asyncio.Task[Response | None]] = {}
         self._sections: Counter[tuple[str, str]] = Counter()
         self._probed_sections: set[tuple[str, str]] = set()
+        self._soft_hosts: set[str] = set()
         self._random = random.Random()
 
     async def __aenter__(self) -> LinkChecker:
@@ -208,7 +209,11 @@ class LinkChecker:
         """Check one URL through retries, HEAD→GET, redirects and the soft-404 probe."""
         started = time.monotonic()
         checked_at = self._clock()
-        outcome, attempts = await self._with_retries(url, "HEAD")
+        host = _host(url)
+        # A host already caught serving a page "not found" with 200 is read with GET, so the
+        # page's own title and heading can say so.
+        first = "GET" if host in self._soft_hosts else "HEAD"
+        outcome, attempts = await self._with_retries(url, first)
         sibling: Response | None = None
         response = outcome.response
         if response is not None and 200 <= response.status < 300 and self._http.soft404_probe:
@@ -217,6 +222,8 @@ class LinkChecker:
                 outcome, more = await self._with_retries(url, "GET")  # compare the content
                 attempts += more
         verdict, detail = classify(outcome, sibling)
+        if verdict is Verdict.SOFT_DEAD:
+            self._soft_hosts.add(host)
         response = outcome.response
         return Observation(
             url=url,
