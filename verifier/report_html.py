@@ -21,4 +21,12 @@ def html_reports(
     (earlier finished runs from the history, then this one)."""
     points = [RunPoint(run.started_at, counts) for run, counts in store.status_history()]
     points.append(RunPoint(now, summary.get("statuses", {})))
-    return {"index.html": render_html(reports, summary, points, now)}
+    shown = {key: value for key, value in summary.items() if key not in HIDDEN and value}
+    if isinstance(shown.get("failing_hosts"), dict):  # the table below has every host
+        shown["failing_hosts"] = dict(list(shown["failing_hosts"].items())[:12])
+    return {"index.html": render_html(reports, shown, points, now)}
+
+
+HIDDEN = frozenset({"schema_version", "generated_at", "statuses"})
+"""Summary keys the page shows elsewhere (header, chart, status card) or that mean nothing
+to a reader."""
