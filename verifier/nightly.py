@@ -101,10 +101,11 @@ async def nightly_run(
                 if on_result is not None:
                     on_result(observation)
 
+            tasks = archive_tasks(ctx, loaded)
             sources = await check_sources(
                 settings,
                 due,
-                archive_tasks(ctx, loaded),
+                tasks,
                 transport=transport,
                 wayback_transport=wayback_transport,
                 archive_store=store,
@@ -137,7 +138,7 @@ async def nightly_run(
             observations = store.latest(urls)
             archive = {
                 task.key: info
-                for task in archive_tasks(ctx, loaded)
+                for task in tasks
                 if (info := store.get(task.key)) is not None
             }
             outcome.reports = [
