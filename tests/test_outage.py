@@ -39,7 +39,7 @@ async def test_dead_pages_are_not_an_outage() -> None:
 
 async def test_a_small_run_is_an_outage_only_when_every_host_failed() -> None:
     outage = watch(2)
-    outage.record("h0", failed("u0", Failure.DNS_NOT_FOUND))
+    outage.record("h0", failed("u0", Failure.REFUSED))
     assert outage.verdict() is None  # h1 not seen yet
     outage.record("h1", failed("u1", Failure.DNS_TEMPORARY))
     assert outage.verdict() is not None
@@ -47,3 +47,36 @@ async def test_a_small_run_is_an_outage_only_when_every_host_failed() -> None:
     mixed.record("h0", failed("u0", Failure.REFUSED))
     mixed.record("h1", failed("u1", None))
     assert mixed.verdict() is None
+
+
+async def test_names_that_do_not_exist_prove_the_network_is_up() -> None:
+    outage = watch(3)  # a pull request citing three mistyped domains
+    for n in range(3):
+        outage.record(f"h{n}", failed(f"u{n}", Failure.DNS_NOT_FOUND))
+    assert outage.verdict() is None
+    assert not outage.tripped.is_set()
+
+
+async def test_hosts_not_known_to_answer_are_no_evidence_when_known_good_ones_answer() -> None:
+    """A restarted night: only dead hosts were left due, plus known-good witnesses."""
+    dead = [f"dead{n}" for n in range(6)]
+    witnesses = [f"good{n}" for n in range(5)]
+    outage = OutageWatch(5, 0.8, [*dead, *witnesses], known_good=witnesses)
+    for host in dead:
+        outage.record(host, failed(f"https://{host}/", Failure.REFUSED))
+    assert outage.verdict() is None  # no known-good host has failed yet
+    for host in witnesses:
+        outage.record(host, failed(f"https://{host}/", None))
+    assert outage.verdict() is None
+
+
+async def test_known_good_hosts_failing_to_connect_is_an_outage() -> None:
+    good = [f"good{n}" for n in range(8)]
+    outage = OutageWatch(5, 0.8, [*good, "new"], known_good=good)
+    outage.record("new", failed("https://new/", Failure.REFUSED))
+    for host in good[:4]:
+        outage.record(host, failed(f"https://{host}/", Failure.CONNECT))
+    assert outage.verdict() is None  # 4 known-good failures: not yet min_hosts
+    outage.record(good[4], failed("https://good4/", Failure.DNS_TEMPORARY))
+    assert outage.verdict() is not None
+    assert "known to answer" in (outage.verdict() or "")

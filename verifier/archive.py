@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from verifier.config import WaybackSettings
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
@@ -102,13 +102,17 @@ class Archiver:
         client: WaybackClient,
         store: ArchiveStore,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._store = store
         self._clock = clock
+        self._stop = stop or asyncio.Event()
         self._daily_cap_reached = False
+        self._submitting = asyncio.Lock()  # one capture request at a time: the cap is exact
         self._saves: list[asyncio.Task[None]] = []
+        self._polling: set[asyncio.Task[Any]] = set()
         self._failures_in_a_row = 0
 
     async def run(self, tasks: Sequence[ArchiveTask], verdict_of: VerdictOf) -> ArchiveRun:
@@ -124,7 +128,12 @@ class Archiver:
             )
 
         async def worker() -> None:
-            while queue and time.monotonic() < deadline and result.archive_down is None:
+            while (
+                queue
+                and time.monotonic() < deadline
+                and result.archive_down is None
+                and not self._stop.is_set()
+            ):
                 task = queue.pop()
                 info = await self.preserve(task, verdict_of, result)
                 result.records[task.key] = info
@@ -132,11 +141,13 @@ class Archiver:
                     self._store.put(task.key, info)
 
         self._saves = []
-        await asyncio.gather(*(worker() for _ in range(self._settings.workers)))
-        await asyncio.gather(*self._saves)
+        workers = [asyncio.create_task(worker()) for _ in range(self._settings.workers)]
+        await self._until_stopped(workers)
+        await self._until_stopped(self._saves, keep=self._polling)
         result.remaining = len(queue)
         if queue:
-            reason = result.archive_down or "the archiving time budget was spent"
+            spent = "the run was stopped" if self._stop.is_set() else "the time budget was spent"
+            reason = result.archive_down or spent
             result.notices.append(f"{len(queue)} sources left for the next run ({reason})")
             for task in queue:
                 known = self._store.get(task.key)
@@ -144,6 +155,29 @@ class Archiver:
                     state=ArchiveState.UNVERIFIED, detail="not reached in this run"
                 )
         return result
+
+    async def _until_stopped(
+        self, tasks: Sequence[asyncio.Task[None]], keep: Set[asyncio.Task[Any]] = frozenset()
+    ) -> None:
+        """Wait for ``tasks``; on a stop, cancel those waiting (no new Wayback request
+        starts) and let the ones in ``keep`` (polling a capture job) record it as pending."""
+        if not tasks:
+            return
+        everything: asyncio.Future[list[None]] = asyncio.gather(*tasks)
+        stopped: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+        try:
+            waits: list[asyncio.Future[Any]] = [everything, stopped]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not everything.done():
+                for task in tasks:
+                    if task not in keep:
+                        task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            stopped.cancel()
+        for task in tasks:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error
 
     async def preserve(
         self, task: ArchiveTask, verdict_of: VerdictOf, run: ArchiveRun
@@ -316,16 +350,17 @@ class Archiver:
 
     async def save(self, task: ArchiveTask, found: ArchiveInfo, run: ArchiveRun) -> ArchiveInfo:
         """Request a capture through SPN2 and poll its job; ``found`` stands if it cannot."""
-        if not self._client.can_save or self._daily_cap_reached:
-            return found
         async with self._client.sessions:
-            answer = await self._client.submit(
-                task.url, self._settings.save_if_no_capture_within_days
-            )
-            if answer.kind == "daily-cap":
-                self._daily_cap_reached = True
-                run.notices.append(f"Save Page Now daily cap reached: {answer.message}")
-                return found
+            async with self._submitting:
+                if not self._client.can_save or self._daily_cap_reached or self._stop.is_set():
+                    return found
+                answer = await self._client.submit(
+                    task.url, self._settings.save_if_no_capture_within_days
+                )
+                if answer.kind == "daily-cap":
+                    self._daily_cap_reached = True
+                    run.notices.append(f"Save Page Now daily cap reached: {answer.message}")
+                    return found
             if answer.kind in ("retry", "unknown"):
                 return self._pending(found, None, answer.message)
             if answer.kind == "failed":
@@ -335,10 +370,12 @@ class Archiver:
             return await self._poll(task, found, answer.job_id or "")
 
     async def _poll(self, task: ArchiveTask, found: ArchiveInfo, job_id: str) -> ArchiveInfo:
+        current = asyncio.current_task()
+        if current is not None:
+            self._polling.add(current)  # a stop lets this task record the job as pending
         waited = 0.0
         interval = self._settings.poll_interval
-        while waited < self._settings.poll_timeout:
-            await asyncio.sleep(interval)
+        while waited < self._settings.poll_timeout and not await self._stopped_within(interval):
             waited += interval
             interval = min(interval * 1.5, 30.0)
             answer = await self._client.job_status(job_id)
@@ -363,6 +400,15 @@ class Archiver:
             if answer.kind not in ("pending", "retry"):
                 break
         return self._pending(found, job_id, "capture job still pending; confirmed on a later run")
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Sleep ``seconds``; True at once if the run stops meanwhile."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def _pending(self, found: ArchiveInfo, job_id: str | None, detail: str) -> ArchiveInfo:
         return ArchiveInfo(

@@ -6,7 +6,6 @@
     ├── EventLoadError         an event file cannot be read or parsed; carries path and line
     ├── NetworkPolicyError     a URL's target is refused by the network policy (never retried)
     ├── RunLockedError         another run holds the lock (exit code 3)      [verifier.lock]
-    ├── ShardDiedError         the second checker process died (exit code 3) [verifier.shard]
     └── WaybackUnavailable / WaybackBlocked   the archive could not be asked  [verifier.wayback]
 
 Foreign exceptions are translated once, where they enter (``raise … from exc``).

@@ -12,10 +12,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import ssl
+import time
 from collections import Counter, OrderedDict
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import httpcore
 import httpx
@@ -41,6 +46,37 @@ class FetchError(Exception):
         super().__init__(detail)
         self.failure = failure
         self.detail = detail
+
+
+class StopRequested(Exception):
+    """The run is stopping: this request was not sent (nothing is concluded about the URL)."""
+
+
+@dataclass(slots=True)
+class UrlBudget:
+    """The time one URL may take from its first request on: every attempt, redirect hop and
+    backoff included. The clock starts when the first request is admitted, so waiting for a
+    free slot behind other hosts never counts against the URL."""
+
+    seconds: float
+    deadline: float | None = None
+
+    def start(self) -> float:
+        """Seconds left (starting the clock on first use)."""
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + self.seconds
+        return self.deadline - now
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def spent_after(self, seconds: float) -> bool:
+        return self.deadline is not None and time.monotonic() + seconds >= self.deadline
+
+
+CURRENT_BUDGET: ContextVar[UrlBudget | None] = ContextVar("verifier_url_budget", default=None)
+"""The budget of the URL being checked in this task (set by the checker, read per request)."""
 
 
 class VettedTransport(httpx.AsyncHTTPTransport):
@@ -222,7 +258,29 @@ class Fetcher:
         )
         self._limiter = FairLimiter(http.max_concurrency)
         self._gates: dict[str, HostGate] = {}
+        self._stopped = asyncio.Event()
+        self._sending: set[asyncio.Task[Any]] = set()
         self.requests_sent = 0
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        """Once set, no request is sent any more (``exchange`` raises ``StopRequested``)."""
+        if value:
+            self._stopped.set()
+
+    def is_sending(self, task: asyncio.Task[Any]) -> bool:
+        """Has ``task`` a request on the wire right now?"""
+        return task in self._sending
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep, unless the run stops first (retry backoffs use this)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopped.wait()
 
     def gate(self, host: str) -> HostGate:
         gate = self._gates.get(host)
@@ -243,21 +301,29 @@ class Fetcher:
             raise FetchError(Failure.BAD_URL, f"malformed URL: {exc}") from exc
         if request.url.scheme not in ("http", "https"):
             raise FetchError(Failure.BAD_URL, f"not an http(s) URL: {url}")
+        if self.stopping:
+            raise StopRequested(url)
         host = request.url.host
         gate = self.gate(host)
         await gate.enter()
         try:
             await self._limiter.acquire(-gate.backlog)
             try:
+                if self.stopping:
+                    raise StopRequested(url)
+                limit, why = self._time_limit()
                 self.requests_sent += 1
-                async with asyncio.timeout(self._http.attempt_deadline):
-                    return await self._send(request, method)
+                task = asyncio.current_task()
+                assert task is not None
+                self._sending.add(task)
+                try:
+                    async with asyncio.timeout(limit):
+                        return await self._send(request, method)
+                finally:
+                    self._sending.discard(task)
             except TimeoutError as exc:
-                raise FetchError(
-                    Failure.TIMEOUT,
-                    f"no complete answer within {self._http.attempt_deadline:g} s",
-                ) from exc
-            except FetchError:
+                raise FetchError(Failure.TIMEOUT, f"no complete answer within {why}") from exc
+            except (FetchError, StopRequested):
                 raise
             except Exception as exc:
                 raise translate(exc) from exc
@@ -265,6 +331,22 @@ class Fetcher:
                 self._limiter.release()
         finally:
             gate.leave()
+
+    def _time_limit(self) -> tuple[float, str]:
+        """This request's deadline: ``attempt_deadline``, or what is left of the URL's
+        ``url_deadline`` if less (nothing left: a timeout without sending)."""
+        attempt = self._http.attempt_deadline
+        budget = CURRENT_BUDGET.get()
+        if budget is None:
+            return attempt, f"{attempt:g} s"
+        left = budget.start()
+        if left <= 0:
+            raise FetchError(
+                Failure.TIMEOUT, f"no verdict within the URL's deadline of {budget.seconds:g} s"
+            )
+        if left < attempt:
+            return left, f"the URL's deadline of {budget.seconds:g} s"
+        return attempt, f"{attempt:g} s"
 
     async def _send(self, request: httpx.Request, method: str) -> Response:
         """Straight to the transport: the client's cookie, auth and redirect machinery has

@@ -6,7 +6,7 @@ config. Schema changes are numbered migrations applied in order on open
 interface the pipeline uses, so another engine can stand in later.
 
 Observations are unique per (run, URL): a run killed halfway and resumed never counts a
-URL twice. Observations made during a detected network outage are never stored.
+URL twice. Observations made during a detected network outage are never kept.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ MIGRATIONS: tuple[str, ...] = (
         record TEXT NOT NULL,          -- ArchiveInfo as JSON
         updated_at TEXT NOT NULL
     );
+    """,
+    # 2: connection-level failures are kept, provisionally, until the run rules out an
+    # outage (so a killed run loses none of them), and only then count as history
+    """
+    ALTER TABLE observations ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;
     """,
 )
 
@@ -161,8 +166,15 @@ class SQLiteHistory:
 
     # -- observations ----------------------------------------------------------------------
 
-    def record(self, run_id: int, observations: Iterable[Observation]) -> None:
-        """Store observations of a run; a URL already observed in this run is kept as is."""
+    def record(
+        self, run_id: int, observations: Iterable[Observation], *, provisional: bool = False
+    ) -> None:
+        """Store observations of a run; a URL already observed in this run is kept as is.
+
+        ``provisional`` ones (connection-level failures, until the run has ruled out a
+        network outage) count as done for a resumed run but are not history yet:
+        ``settle_provisional`` keeps or drops them.
+        """
         rows = [
             (
                 run_id,
@@ -174,16 +186,43 @@ class SQLiteHistory:
                 o.attempts,
                 o.detail,
                 o.failure,
+                int(provisional),
             )
             for o in observations
         ]
         with self._transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO observations (run_id, url, checked_at, verdict, "
-                "http_status, final_url, attempts, detail, failure) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "http_status, final_url, attempts, detail, failure, provisional) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def settle_provisional(self, run_id: int, *, keep: bool) -> None:
+        """The run ruled out an outage (``keep``: they become history) or found one (they
+        are forgotten: nothing observed during an outage is stored)."""
+        with self._transaction():
+            if keep:
+                self._db.execute(
+                    "UPDATE observations SET provisional = 0 WHERE run_id = ? AND provisional = 1",
+                    (run_id,),
+                )
+            else:
+                self._db.execute(
+                    "DELETE FROM observations WHERE run_id = ? AND provisional = 1", (run_id,)
+                )
+
+    def run_observations(self, run_id: int) -> list[Observation]:
+        """Everything a run has observed so far, provisional included (a resumed run's
+        outage watch starts from it)."""
+        return [
+            _observation(row)
+            for row in self._db.execute(
+                "SELECT url, checked_at, verdict, http_status, final_url, attempts, detail, "
+                "failure FROM observations WHERE run_id = ?",
+                (run_id,),
+            )
+        ]
 
     def observed_in_run(self, run_id: int) -> set[str]:
         return {
@@ -197,7 +236,7 @@ class SQLiteHistory:
         result: dict[str, list[Observation]] = defaultdict(list)
         for row in self._db.execute(
             "SELECT url, checked_at, verdict, http_status, final_url, attempts, detail, failure "
-            "FROM observations WHERE checked_at >= ? ORDER BY checked_at",
+            "FROM observations WHERE checked_at >= ? AND provisional = 0 ORDER BY checked_at",
             (_iso(since),),
         ):
             if row[0] in wanted:
@@ -210,8 +249,8 @@ class SQLiteHistory:
         result: dict[str, Observation] = {}
         for row in self._db.execute(
             "SELECT url, checked_at, verdict, http_status, final_url, attempts, detail, failure "
-            "FROM observations o WHERE checked_at = "
-            "(SELECT MAX(checked_at) FROM observations WHERE url = o.url)"
+            "FROM observations o WHERE provisional = 0 AND checked_at = "
+            "(SELECT MAX(checked_at) FROM observations WHERE url = o.url AND provisional = 0)"
         ):
             if row[0] in wanted:
                 result[row[0]] = _observation(row)

@@ -16,7 +16,7 @@ import random
 import secrets
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -33,11 +33,10 @@ from verifier.classify import (
     should_retry,
 )
 from verifier.config import Settings
-from verifier.fetch import Fetcher, FetchError
+from verifier.fetch import CURRENT_BUDGET, Fetcher, FetchError, StopRequested, UrlBudget
 from verifier.models import Observation, Verdict
 from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
-from verifier.shard import ShardProcess, split_hosts
 from verifier.urls import normalize_url
 
 HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
@@ -77,7 +76,6 @@ class LinkChecker:
             settings.security.allow_private_networks, settings.security.allowed_networks
         )
         self.fetcher = Fetcher(self._http, policy, transport, resolver)
-        self._may_shard = transport is None and resolver is None
         self._clock = clock
         self._probes: dict[str, asyncio.Task[Response | None]] = {}
         self._sections: Counter[tuple[str, str]] = Counter()
@@ -100,14 +98,19 @@ class LinkChecker:
         urls: Iterable[str],
         on_result: Callable[[Observation], None] | None = None,
         stop: asyncio.Event | None = None,
+        known_good_hosts: Collection[str] = (),
+        seen: Iterable[Observation] = (),
     ) -> CheckRun:
         """Check each distinct URL once; per-host workers keep every host busy in parallel.
 
-        When ``stop`` is set, no new URL is started; requests in flight finish.
+        When ``stop`` is set, no new request starts: requests in flight finish (and are
+        recorded), everything waiting is cancelled. ``known_good_hosts`` (hosts the history
+        saw answer) and ``seen`` (what this run already observed before a restart) are the
+        outage watch's evidence.
         """
         by_host: dict[str, list[str]] = defaultdict(list)
         for url in dict.fromkeys(normalize_url(u) for u in urls):
-            by_host[urlsplit(url).hostname or ""].append(url)
+            by_host[_host(url)].append(url)
         for url_list in by_host.values():
             for url in url_list:
                 parts = urlsplit(url)
@@ -117,81 +120,65 @@ class LinkChecker:
         self._probed_sections = probed_sections(self._sections)
         run = CheckRun()
         outage = OutageWatch(
-            self._settings.outage.min_hosts, self._settings.outage.host_failure_ratio, by_host
+            self._settings.outage.min_hosts,
+            self._settings.outage.host_failure_ratio,
+            by_host,
+            known_good_hosts,
         )
+        for observation in seen:
+            outage.record(_host(observation.url), observation)
         canary_failure = await self._check_canaries()
         if canary_failure is not None:
             run.outage = canary_failure
             return run
 
-        def record(host: str, observation: Observation) -> None:
-            run.observations[observation.url] = observation
-            outage.record(host, observation)
-            if on_result is not None:
-                on_result(observation)
-
-        shard: ShardProcess | None = None
-        local = by_host
-        total = sum(len(host_urls) for host_urls in by_host.values())
-        if self._may_shard and self._http.processes > 1 and total >= SHARD_FROM_URLS:
-            mine, theirs = split_hosts(by_host)
-            local = {host: by_host[host] for host in mine}
-            shard = ShardProcess(self._settings, [u for host in theirs for u in by_host[host]])
-            shard.start()
-
         async def worker(host: str, queue: list[str]) -> None:
             gate = self.fetcher.gate(host)
-            while queue and not (stop is not None and stop.is_set()):
+            while queue and not self.fetcher.stopping:
                 url = queue.pop()
-                observation = await self.check(url)
+                try:
+                    observation = await self.check(url)
+                except StopRequested:
+                    return
                 gate.backlog -= 1
-                record(host, observation)
-
-        async def from_shard(shard: ShardProcess) -> None:
-            async for observation in shard.observations():
-                observation.checked_at = self._clock()
-                record(_host(observation.url), observation)
-
-        async def relay_stop(shard: ShardProcess) -> None:
-            waits = [asyncio.create_task(outage.tripped.wait())]
-            if stop is not None:
-                waits.append(asyncio.create_task(stop.wait()))
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
-            shard.stop()
+                run.observations[observation.url] = observation
+                outage.record(host, observation)
+                if on_result is not None:
+                    on_result(observation)
 
         workers: list[asyncio.Task[None]] = []
-        for host, host_urls in sorted(local.items(), key=lambda item: -len(item[1])):
+        for host, host_urls in sorted(by_host.items(), key=lambda item: -len(item[1])):
             self.fetcher.gate(host).backlog = len(host_urls)
             queue = list(reversed(host_urls))
             for _ in range(min(self._http.per_host, len(host_urls))):
                 workers.append(asyncio.create_task(worker(host, queue)))
-        helpers: list[asyncio.Task[None]] = []
-        if shard is not None:
-            workers.append(asyncio.create_task(from_shard(shard)))
-            helpers.append(asyncio.create_task(relay_stop(shard)))
-        watcher: asyncio.Future[Any] = asyncio.create_task(outage.tripped.wait())
         everything: asyncio.Future[list[Any]] = asyncio.gather(*workers, return_exceptions=True)
+        tripped = asyncio.ensure_future(outage.tripped.wait())
+        waits: list[asyncio.Future[Any]] = [everything, tripped]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
         try:
-            pending: list[asyncio.Future[Any]] = [watcher, everything]
-            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not everything.done():  # stopped, or the network is down: wind down now
+                self.stop_requests([*workers, *self._probes.values()])
         finally:
-            watcher.cancel()
-            for task in [*workers, *helpers]:
-                task.cancel()
-            results = await everything
-            if shard is not None:
-                await shard.close()
-                run.requests_sent += shard.requests_sent
+            for waiting in waits[1:]:
+                waiting.cancel()
+            results = await everything  # if this run is cancelled, so are its workers
         for result in results:
             if isinstance(result, Exception):
                 raise result  # a worker's bug surfaces here, never silently
         run.outage = outage.verdict()
         run.requests_sent += self.fetcher.requests_sent
         return run
+
+    def stop_requests(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
+        """No new request from now on: tasks waiting (for a host slot, a backoff, a probe)
+        are cancelled; tasks with a request in flight finish it, then stop."""
+        self.fetcher.stopping = True
+        for task in tasks:
+            if not self.fetcher.is_sending(task):
+                task.cancel()
 
     async def _check_canaries(self) -> str | None:
         canaries = self._settings.outage.canary_urls
@@ -213,14 +200,23 @@ class LinkChecker:
         # A host already caught serving a page "not found" with 200 is read with GET, so the
         # page's own title and heading can say so.
         first = "GET" if host in self._soft_hosts else "HEAD"
-        outcome, attempts = await self._with_retries(url, first)
-        sibling: Response | None = None
-        response = outcome.response
-        if response is not None and 200 <= response.status < 300 and self._http.soft404_probe:
-            sibling = await self._probe(response.url)
-            if sibling is not None and 200 <= sibling.status < 300 and response.method == "HEAD":
-                outcome, more = await self._with_retries(url, "GET")  # compare the content
-                attempts += more
+        budget = UrlBudget(self._http.url_deadline)
+        token = CURRENT_BUDGET.set(budget)
+        try:
+            outcome, attempts = await self._with_retries(url, first)
+            sibling: Response | None = None
+            response = outcome.response
+            if response is not None and 200 <= response.status < 300 and self._http.soft404_probe:
+                sibling = await self._probe_within(response.url, budget)
+                if (
+                    sibling is not None
+                    and 200 <= sibling.status < 300
+                    and response.method == "HEAD"
+                ):
+                    outcome, more = await self._with_retries(url, "GET")  # compare the content
+                    attempts += more
+        finally:
+            CURRENT_BUDGET.reset(token)
         verdict, detail = classify(outcome, sibling)
         if verdict is Verdict.SOFT_DEAD:
             self._soft_hosts.add(host)
@@ -269,9 +265,16 @@ class LinkChecker:
             response = outcome.response if isinstance(outcome, Outcome) else None
             return self._backoff(state.counted, response)
 
+        def give_up(retry_state: RetryCallState) -> bool:
+            budget = CURRENT_BUDGET.get()
+            if budget is not None and budget.spent_after(retry_state.upcoming_sleep):
+                return True  # the URL's deadline would pass before the next attempt
+            return state.counted >= policy.attempts and not state.free_switch
+
         retrying = AsyncRetrying(
-            stop=lambda _: state.counted >= policy.attempts and not state.free_switch,
+            stop=give_up,
             wait=wait,
+            sleep=self.fetcher.nap,
             retry=retry_if_result(decide),
             retry_error_callback=lambda rs: rs.outcome.result() if rs.outcome else None,
         )
@@ -351,14 +354,21 @@ class LinkChecker:
             task = self._probes[key] = asyncio.create_task(self._probe_once(probe_url))
         return await asyncio.shield(task)
 
+    async def _probe_within(self, page_url: str, budget: UrlBudget) -> Response | None:
+        """The sibling probe, waited for no longer than the page's own deadline allows
+        (the probe goes on for the other pages that share it)."""
+        try:
+            async with asyncio.timeout(budget.remaining()):
+                return await self._probe(page_url)
+        except TimeoutError:
+            return None
+
     async def _probe_once(self, url: str) -> Response | None:
         """One GET, no retries: a probe that fails simply proves nothing."""
+        CURRENT_BUDGET.set(UrlBudget(self._http.url_deadline))  # this task's own context
         outcome = await self._follow(url, "GET")
         return outcome.response if outcome.failure is None else None
 
-
-SHARD_FROM_URLS = 2000
-"""Runs this big are split over ``http.processes`` processes (see ``verifier.shard``)."""
 
 SECTION_PROBE_MIN = 3
 """URLs a run must check in one section before the section gets its own soft-404 probe

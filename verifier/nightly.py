@@ -1,10 +1,12 @@
 """The nightly run: load → rules → check due URLs (with history) → archive → reports.
 
-Resumable: observations are stored as they arrive (unique per run and URL), so a run killed
-halfway continues where it stopped on the next start, nothing lost or counted twice. A lock
-keeps two runs from overlapping. Setting ``stop`` (SIGTERM) lets requests in flight finish,
-writes what is known and marks the run interrupted. During a network outage nothing is
-stored and the reports are left as they were.
+Resumable: observations are stored as they arrive (unique per run and URL; connection-level
+failures provisionally, until the run has ruled out an outage), so a run killed halfway
+continues where it stopped on the next start, nothing lost or counted twice. A lock keeps
+two runs from overlapping. Setting ``stop`` (SIGTERM) starts no new request, lets requests
+in flight finish, writes what is known and marks the run interrupted; a cancelled run is
+marked interrupted too. During a network outage no observation is kept, the reports are
+left as they were and the run is recorded with the state ``outage``.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from verifier.classify import CONNECTION_LEVEL
 from verifier.config import Settings
 from verifier.discover import find_event_files
 from verifier.fold import fold_sources
@@ -29,7 +30,8 @@ from verifier.history import SQLiteHistory
 from verifier.liveness import utc_now
 from verifier.lock import RunLock
 from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status, Verdict
-from verifier.online import archive_tasks, check_sources
+from verifier.online import RunEvidence, archive_tasks, check_sources
+from verifier.outage import is_outage_failure
 from verifier.parse import Skipped
 from verifier.pipeline import load_all, offline_report, web_urls
 from verifier.report_writer import safe_name, write_reports
@@ -84,35 +86,50 @@ async def nightly_run(
             since = now - dt.timedelta(days=history_settings.lookback_days)
             before = statuses_of(store.histories(urls, since), settings)
             latest = store.latest(urls)
-            done = store.observed_in_run(run.id) if resumed else set()
+            seen = store.run_observations(run.id) if resumed else []
+            done = {observation.url for observation in seen}
             due = due_urls(urls, latest, before, settings, now, full=full, done=done)
-            due += outage_witnesses(due, urls, latest, settings.outage.min_hosts, done)
+            good_hosts = answering_hosts(latest.values(), since)
+            due += outage_witnesses(
+                due,
+                urls,
+                latest,
+                good_hosts=good_hosts,
+                min_hosts=settings.outage.min_hosts,
+                done=done,
+            )
             if on_start is not None:
                 on_start(len(due))
 
-            held: list[Observation] = []
-
             def observed(observation: Observation) -> None:
-                # Connection-level failures wait until the run has ruled out an outage.
-                if observation.failure in {f.value for f in CONNECTION_LEVEL}:
-                    held.append(observation)
-                else:
-                    store.record(run.id, [observation])
+                # Connection-level failures are provisional until the run rules out an
+                # outage; stored at once all the same, so a killed run loses none.
+                store.record(run.id, [observation], provisional=is_outage_failure(observation))
                 if on_result is not None:
                     on_result(observation)
 
             tasks = archive_tasks(ctx, loaded)
-            sources = await check_sources(
-                settings,
-                due,
-                tasks,
-                transport=transport,
-                wayback_transport=wayback_transport,
-                archive_store=store,
-                on_result=observed,
-                stop=stop,
-                clock=clock,
+            evidence = RunEvidence(
+                verdicts={url: observation.verdict for url, observation in latest.items()},
+                good_hosts=frozenset(good_hosts),
+                seen=seen,
             )
+            try:
+                sources = await check_sources(
+                    settings,
+                    due,
+                    tasks,
+                    transport=transport,
+                    wayback_transport=wayback_transport,
+                    archive_store=store,
+                    on_result=observed,
+                    stop=stop,
+                    clock=clock,
+                    evidence=evidence,
+                )
+            except asyncio.CancelledError:
+                store.finish_run(run.id, "interrupted", clock(), {"cancelled": True})
+                raise
             outcome = RunOutcome(
                 skipped=skipped, run_id=run.id, resumed=resumed, outage=sources.outage
             )
@@ -129,9 +146,10 @@ async def nightly_run(
             if sources.outage is not None:
                 outcome.state = "outage"
                 outcome.reports = offline
+                store.settle_provisional(run.id, keep=False)
                 store.finish_run(run.id, "outage", clock(), outcome.figures)
                 return outcome
-            store.record(run.id, held)
+            store.settle_provisional(run.id, keep=True)
             outcome.state = "interrupted" if stop is not None and stop.is_set() else "complete"
             after_histories = store.histories(urls, since)
             after = statuses_of(after_histories, settings)
@@ -205,16 +223,28 @@ def due_urls(
     return sorted(due, key=order)
 
 
+def answering_hosts(observations: Iterable[Observation], since: dt.datetime) -> set[str]:
+    """Hosts that answered HTTP (any status) since ``since``: the outage watch's evidence."""
+    return {
+        host_of(observation.url)
+        for observation in observations
+        if observation.http_status is not None and observation.checked_at >= since
+    }
+
+
 def outage_witnesses(
     due: Sequence[str],
     urls: Sequence[str],
     latest: dict[str, Observation],
+    *,
+    good_hosts: set[str],
     min_hosts: int,
     done: set[str],
 ) -> list[str]:
-    """Known-good URLs on other hosts, checked early when too few hosts are due tonight to
-    tell a network outage from a few dead links (their results are real observations)."""
-    hosts = {host_of(url) for url in due}
+    """Known-good URLs on other hosts, checked too when fewer than ``min_hosts`` hosts known
+    to answer are due tonight: without them a few dead hosts could not be told from a
+    network outage (their results are real observations)."""
+    hosts = {host for url in due if (host := host_of(url)) in good_hosts}
     extra: list[str] = []
     alive = sorted(
         (
@@ -228,7 +258,7 @@ def outage_witnesses(
         if len(hosts) >= min_hosts:
             break
         host = host_of(url)
-        if host not in hosts:
+        if host not in hosts and host in good_hosts and url not in due:
             hosts.add(host)
             extra.append(url)
     return extra

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +55,18 @@ def archive_tasks(ctx: RuleContext, loaded: Sequence[LoadedEvent]) -> list[Archi
 
 class VerdictBoard:
     """Verdicts as liveness produces them, awaited by the archiver (which needs to know
-    whether a source is alive before capturing it, or dead before offering a replacement)."""
+    whether a source is alive before capturing it, or dead before offering a replacement).
 
-    def __init__(self) -> None:
+    Only URLs checked in this run are waited for; any other URL is answered at once with
+    what the history last saw (``known``), or None. After ``close`` every wait, present or
+    future, is answered: a URL left unchecked (stop, outage) gets None.
+    """
+
+    def __init__(self, checking: Iterable[str], known: Mapping[str, Verdict] | None = None):
+        self._checking = set(checking)
+        self._known = dict(known or {})
         self._futures: dict[str, asyncio.Future[Verdict | None]] = {}
+        self._closed = False
 
     def _future(self, url: str) -> asyncio.Future[Verdict | None]:
         future = self._futures.get(url)
@@ -72,13 +80,30 @@ class VerdictBoard:
             future.set_result(observation.verdict)
 
     async def verdict_of(self, url: str) -> Verdict | None:
+        future = self._futures.get(url)
+        if future is not None and future.done():
+            return future.result()
+        if url not in self._checking:
+            return self._known.get(url)
+        if self._closed:
+            return None
         return await self._future(url)
 
     def close(self) -> None:
-        """No more verdicts will come (run over, or an outage): waiters get None."""
+        """No more verdicts will come (run over, stopped, or an outage)."""
+        self._closed = True
         for future in self._futures.values():
             if not future.done():
                 future.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvidence:
+    """What the history knows before a run (see ``check_sources``)."""
+
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
+    good_hosts: frozenset[str] = frozenset()
+    seen: Sequence[Observation] = ()
 
 
 @dataclass(slots=True)
@@ -100,9 +125,17 @@ async def check_sources(
     on_result: Callable[[Observation], None] | None = None,
     stop: asyncio.Event | None = None,
     clock: Clock = utc_now,
+    evidence: RunEvidence | None = None,
 ) -> SourcesRun:
-    """Liveness of ``urls`` and, beside it on its own queue, the archive ``tasks``."""
-    board = VerdictBoard()
+    """Liveness of ``urls`` and, beside it on its own queue, the archive ``tasks``.
+
+    ``stop`` ends both promptly (no new request; in-flight ones finish). ``evidence`` is
+    what the history knows: verdicts of URLs not checked now (for the archiver), hosts
+    known to answer and this run's earlier observations (for the outage watch).
+    """
+    evidence = evidence or RunEvidence()
+    urls = [normalize_url(url) for url in urls]
+    board = VerdictBoard(urls, evidence.verdicts)
 
     def observed(observation: Observation) -> None:
         board.post(observation)
@@ -111,12 +144,20 @@ async def check_sources(
 
     tasks = tasks if settings.wayback.enabled else []
     wayback = WaybackClient(settings.wayback, settings.http.user_agent, wayback_transport)
-    archiver = Archiver(settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock)
+    archiver = Archiver(
+        settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop
+    )
     try:
         async with LinkChecker(settings, transport=transport, clock=clock) as checker:
             archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
             try:
-                run = await checker.check_all(urls, on_result=observed, stop=stop)
+                run = await checker.check_all(
+                    urls,
+                    on_result=observed,
+                    stop=stop,
+                    known_good_hosts=evidence.good_hosts,
+                    seen=evidence.seen,
+                )
             except BaseException:
                 archiving.cancel()
                 raise

@@ -1,45 +1,76 @@
-"""Outage detection: is the network itself down, rather than the sources?"""
+"""Outage detection: is the network itself down, rather than the sources?
+
+An outage needs positive evidence: hosts known to answer (the history saw them alive, or
+they are canaries) failing at the connection level. A host whose name does not exist
+(NXDOMAIN) proves the opposite — a resolver answered — so a pull request citing only
+mistyped domains is judged, not excused. Without any known-good host (a fresh machine, a
+first run), only every host failing at the connection level means an outage.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Iterable
 
-from verifier.classify import CONNECTION_LEVEL
+from verifier.classify import Failure
 from verifier.models import Observation
+
+OUTAGE_FAILURES = frozenset(
+    {Failure.DNS_TEMPORARY.value, Failure.REFUSED.value, Failure.CONNECT.value}
+)
+"""Failures that say nothing about the page and that a network outage produces."""
+
+
+def is_outage_failure(observation: Observation) -> bool:
+    return observation.failure in OUTAGE_FAILURES
 
 
 class OutageWatch:
-    """Decides whether the network itself is down: most hosts failing at connection level.
+    """Decides whether the network itself is down.
 
-    It trips early (after ``min_hosts`` hosts have answers), so a run during an outage
-    stops quickly instead of retrying thousands of URLs into the void.
+    It trips early (once enough evidence is in), so a run during an outage stops quickly
+    instead of retrying thousands of URLs into the void.
     """
 
-    def __init__(self, min_hosts: int, ratio: float, by_host: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        min_hosts: int,
+        ratio: float,
+        hosts: Iterable[str],
+        known_good: Collection[str] = (),
+    ) -> None:
         self._min_hosts = min_hosts
-        self._total_hosts = len(by_host)
         self._ratio = ratio
+        self._hosts = set(hosts)
+        self._known_good = {host for host in self._hosts if host in known_good}
         self._host_ok: dict[str, bool] = {}
         self.tripped = asyncio.Event()
 
     def record(self, host: str, observation: Observation) -> None:
-        connection_failure = observation.failure in {f.value for f in CONNECTION_LEVEL}
-        self._host_ok[host] = self._host_ok.get(host, False) or not connection_failure
+        self._hosts.add(host)
+        answered = not is_outage_failure(observation)
+        self._host_ok[host] = self._host_ok.get(host, False) or answered
         if self.verdict() is not None:
             self.tripped.set()
 
     def verdict(self) -> str | None:
-        """With enough hosts, a ratio of connection-level failures means an outage; with
-        fewer hosts than ``min_hosts`` (a pull request's few new URLs), only all of them
-        failing so does — a contributor is never blamed for the network."""
+        """Known-good hosts failing (at least ``min_hosts`` of them, or all when fewer are
+        in the run) while ``ratio`` of every host heard from fails; with no known-good host,
+        every host of the run failing (at least one)."""
         seen = len(self._host_ok)
         failed = sum(1 for ok in self._host_ok.values() if not ok)
-        if self._total_hosts < self._min_hosts:
-            if seen == 0 or seen < self._total_hosts or failed < seen:
-                return None
-        elif seen < self._min_hosts or failed / seen < self._ratio:
+        if seen == 0 or failed / seen < self._ratio:
             return None
+        if self._known_good:
+            failed_good = sum(1 for h in self._known_good if self._host_ok.get(h) is False)
+            if failed_good < min(self._min_hosts, len(self._known_good)):
+                return None
+            evidence = f"{failed_good} hosts known to answer among them"
+        else:
+            if failed < seen or seen < min(self._min_hosts, len(self._hosts)):
+                return None
+            evidence = "no host answered"
         return (
             f"network outage: {failed} of {seen} hosts failed at the connection level "
-            "(DNS or connect); no source was judged"
+            f"({evidence}); no source was judged"
         )
