@@ -163,7 +163,8 @@ class Archiver:
         starts) and let the ones in ``keep`` (polling a capture job) record it as pending."""
         if not tasks:
             return
-        everything: asyncio.Future[list[None]] = asyncio.gather(*tasks)
+        everything: asyncio.Future[list[Any]] = asyncio.gather(*tasks, return_exceptions=True)
+        everything.add_done_callback(_retrieve)
         stopped: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
         try:
             waits: list[asyncio.Future[Any]] = [everything, stopped]
@@ -172,12 +173,13 @@ class Archiver:
                 for task in tasks:
                     if task not in keep:
                         task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            results = await everything
         finally:
             stopped.cancel()
-        for task in tasks:
-            if not task.cancelled() and (error := task.exception()) is not None:
-                raise error
+            everything.cancel()  # when this wait itself is cancelled, so are the tasks
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
 
     async def preserve(
         self, task: ArchiveTask, verdict_of: VerdictOf, run: ArchiveRun
@@ -433,3 +435,9 @@ class Archiver:
                 checked_at=self._clock(),
             )
         return None
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a cancelled gather's outcome as seen (asyncio would log it otherwise)."""
+    if not future.cancelled():
+        future.exception()

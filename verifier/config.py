@@ -80,6 +80,7 @@ class OutageSettings(_Section):
     canary_urls: tuple[str, ...] = ()
     min_hosts: Annotated[int, Field(ge=1)] = 5
     host_failure_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    reference_host: str = "web.archive.org"
 
 
 class WaybackSettings(_Section):

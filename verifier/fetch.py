@@ -259,12 +259,17 @@ class Fetcher:
         self._limiter = FairLimiter(http.max_concurrency)
         self._gates: dict[str, HostGate] = {}
         self._stopped = asyncio.Event()
+        self._run_stop: asyncio.Event | None = None
         self._sending: set[asyncio.Task[Any]] = set()
         self.requests_sent = 0
 
+    def stop_with(self, stop: asyncio.Event | None) -> None:
+        """Also stop (at once, before any further request) when ``stop`` is set."""
+        self._run_stop = stop
+
     @property
     def stopping(self) -> bool:
-        return self._stopped.is_set()
+        return self._stopped.is_set() or (self._run_stop is not None and self._run_stop.is_set())
 
     @stopping.setter
     def stopping(self, value: bool) -> None:

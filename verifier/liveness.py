@@ -35,7 +35,7 @@ from verifier.classify import (
 from verifier.config import Settings
 from verifier.fetch import CURRENT_BUDGET, Fetcher, FetchError, StopRequested, UrlBudget
 from verifier.models import Observation, Verdict
-from verifier.netpolicy import NetworkPolicy, Resolver
+from verifier.netpolicy import DnsNotFoundError, DnsTemporaryError, NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
 from verifier.urls import normalize_url
 
@@ -75,7 +75,10 @@ class LinkChecker:
         policy = NetworkPolicy.build(
             settings.security.allow_private_networks, settings.security.allowed_networks
         )
-        self.fetcher = Fetcher(self._http, policy, transport, resolver)
+        self._resolver = resolver or Resolver(
+            self._http.resolve, timeout=self._http.connect_timeout
+        )
+        self.fetcher = Fetcher(self._http, policy, transport, self._resolver)
         self._clock = clock
         self._probes: dict[str, asyncio.Task[Response | None]] = {}
         self._sections: Counter[tuple[str, str]] = Counter()
@@ -131,6 +134,7 @@ class LinkChecker:
         if canary_failure is not None:
             run.outage = canary_failure
             return run
+        self.fetcher.stop_with(stop)
 
         async def worker(host: str, queue: list[str]) -> None:
             gate = self.fetcher.gate(host)
@@ -168,9 +172,24 @@ class LinkChecker:
         for result in results:
             if isinstance(result, Exception):
                 raise result  # a worker's bug surfaces here, never silently
-        run.outage = outage.verdict()
+        run.outage = outage.verdict() or await self._resolver_denies_everything(outage)
         run.requests_sent += self.fetcher.requests_sent
         return run
+
+    async def _resolver_denies_everything(self, outage: OutageWatch) -> str | None:
+        """When no host answered and names were "not found", ask the resolver for a name
+        that certainly exists: not found either means the resolver, not the sources, fails."""
+        reference = self._settings.outage.reference_host
+        if not reference or not outage.only_names_not_found():
+            return None
+        try:
+            await self._resolver.resolve(reference, 443)
+        except (DnsNotFoundError, DnsTemporaryError) as exc:
+            return (
+                f"network outage: no host answered and the resolver fails for {reference} "
+                f"too ({exc}); no source was judged"
+            )
+        return None
 
     def stop_requests(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
         """No new request from now on: tasks waiting (for a host slot, a backoff, a probe)

@@ -3,8 +3,10 @@
 An outage needs positive evidence: hosts known to answer (the history saw them alive, or
 they are canaries) failing at the connection level. A host whose name does not exist
 (NXDOMAIN) proves the opposite — a resolver answered — so a pull request citing only
-mistyped domains is judged, not excused. Without any known-good host (a fresh machine, a
-first run), only every host failing at the connection level means an outage.
+mistyped domains is judged, not excused; unless the resolver denies a name that certainly
+exists too (``outage.reference_host``: a sinkholed or broken resolver). Without any
+known-good host (a fresh machine, a first run), only every host failing at the connection
+level means an outage.
 """
 
 from __future__ import annotations
@@ -44,14 +46,25 @@ class OutageWatch:
         self._hosts = set(hosts)
         self._known_good = {host for host in self._hosts if host in known_good}
         self._host_ok: dict[str, bool] = {}
+        self._http_answers = 0
+        self._not_found = 0
         self.tripped = asyncio.Event()
 
     def record(self, host: str, observation: Observation) -> None:
         self._hosts.add(host)
         answered = not is_outage_failure(observation)
         self._host_ok[host] = self._host_ok.get(host, False) or answered
+        if observation.http_status is not None:
+            self._http_answers += 1
+        elif observation.failure == Failure.DNS_NOT_FOUND.value:
+            self._not_found += 1
         if self.verdict() is not None:
             self.tripped.set()
+
+    def only_names_not_found(self) -> bool:
+        """No host answered HTTP and some names were "not found": believable only if the
+        resolver still knows a name that certainly exists (see ``check_all``)."""
+        return self._http_answers == 0 and self._not_found > 0
 
     def verdict(self) -> str | None:
         """Known-good hosts failing (at least ``min_hosts`` of them, or all when fewer are

@@ -9,12 +9,15 @@ stateless and catch-up comes from the history's last successful run. Known traps
 - the default ``misfire_grace_time`` of 1 s silently skips a run when the loop is busy: it is
   hours here, with ``coalesce=True`` and ``max_instances=1``;
 - ``shutdown(wait=True)`` cancels a running async job: the daemon stops its run itself (the
-  run's stop event) and waits for it, bounded, before shutting the scheduler down.
+  run's stop event: no new request, reports written, the run recorded ``interrupted``) and
+  waits for it, bounded by ``stop_grace_seconds``; a run cancelled past that records
+  itself as interrupted too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import signal
 from collections.abc import Callable, Coroutine
@@ -115,6 +118,10 @@ class Daemon:
         self._current = asyncio.create_task(self._job(self._stop_run))
         try:
             await asyncio.shield(self._current)
+        except asyncio.CancelledError:
+            if not self._current.cancelled():
+                raise  # this wait itself was cancelled (the scheduler is shutting down)
+            event("scheduled run cancelled; the next start resumes it")
         except Exception as exc:  # a failed night must not kill the daemon
             event("scheduled run failed", error=str(exc))
 
@@ -142,6 +149,8 @@ class Daemon:
                 except TimeoutError:
                     event("run did not stop in time; cancelled", grace_seconds=grace)
                     self._current.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await self._current  # it records itself as interrupted
                 except Exception as exc:
                     event("run ended with an error while stopping", error=str(exc))
         finally:
