@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from verifier.liveness import utc_now
 from verifier.lock import RunLock
 from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status, Verdict
 from verifier.online import RunEvidence, archive_tasks, check_sources
-from verifier.outage import is_outage_failure
+from verifier.outage import answering_hosts, is_outage_failure
 from verifier.parse import Skipped
 from verifier.pipeline import load_all, offline_report, web_urls
 from verifier.report_writer import safe_name, write_reports
@@ -221,15 +221,6 @@ def due_urls(
         return (1 if failing else 2), last.checked_at
 
     return sorted(due, key=order)
-
-
-def answering_hosts(observations: Iterable[Observation], since: dt.datetime) -> set[str]:
-    """Hosts that answered HTTP (any status) since ``since``: the outage watch's evidence."""
-    return {
-        host_of(observation.url)
-        for observation in observations
-        if observation.http_status is not None and observation.checked_at >= since
-    }
 
 
 def outage_witnesses(

@@ -19,6 +19,7 @@ from verifier.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
 from verifier.history import SQLiteHistory
 from verifier.liveness import Clock, LinkChecker, utc_now
 from verifier.models import LoadedEvent, Observation, Verdict
+from verifier.outage import answering_hosts
 from verifier.pipeline import (
     CheckOutcome,
     display_path,
@@ -201,14 +202,18 @@ async def check_online(
         on_start(len(web_urls(loaded)))
     store = SQLiteHistory(settings.resolve(settings.history.path))  # archive knowledge persists
     try:
+        urls = web_urls(loaded)
+        since = utc_now() - dt.timedelta(days=settings.history.lookback_days)
+        good_hosts = frozenset(answering_hosts(store.latest(urls).values(), since))
         sources = await check_sources(
             settings,
-            web_urls(loaded),
+            urls,
             archive_tasks(ctx, loaded),
             transport=transport,
             wayback_transport=wayback_transport,
             archive_store=store,
             on_result=on_result,
+            evidence=RunEvidence(good_hosts=good_hosts),
         )
     finally:
         store.close()

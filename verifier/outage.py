@@ -12,10 +12,12 @@ level means an outage.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Collection, Iterable
 
 from verifier.classify import Failure
 from verifier.models import Observation
+from verifier.urls import host_of
 
 OUTAGE_FAILURES = frozenset(
     {Failure.DNS_TEMPORARY.value, Failure.REFUSED.value, Failure.CONNECT.value}
@@ -87,3 +89,12 @@ class OutageWatch:
             f"network outage: {failed} of {seen} hosts failed at the connection level "
             f"({evidence}); no source was judged"
         )
+
+
+def answering_hosts(observations: Iterable[Observation], since: dt.datetime) -> set[str]:
+    """Hosts that answered HTTP (any status) since ``since``: the outage watch's evidence."""
+    return {
+        host_of(observation.url)
+        for observation in observations
+        if observation.http_status is not None and observation.checked_at >= since
+    }
