@@ -32,11 +32,13 @@ from verifier.errors import NetworkPolicyError
 from verifier.netpolicy import (
     DnsNotFoundError,
     DnsTemporaryError,
+    InvalidHostError,
     NetworkPolicy,
     Resolver,
     VettingBackend,
 )
 from verifier.pacing import Pacer
+from verifier.urls import host_problem, shown_url
 
 
 class FetchError(Exception):
@@ -302,13 +304,16 @@ class Fetcher:
             request = httpx.Request(
                 method, url, headers=self._headers, extensions={"timeout": self._timeout}
             )
+            host = request.url.host  # decodes ``xn--`` labels: may raise idna.IDNAError
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise FetchError(Failure.BAD_URL, f"malformed URL: {exc}") from exc
         if request.url.scheme not in ("http", "https"):
-            raise FetchError(Failure.BAD_URL, f"not an http(s) URL: {url}")
+            raise FetchError(Failure.BAD_URL, f"not an http(s) URL: {shown_url(url)}")
+        problem = host_problem(request.url.raw_host.decode("ascii"))
+        if problem is not None:  # the resolver's IDNA codec would raise UnicodeError on it
+            raise FetchError(Failure.BAD_URL, problem)
         if self.stopping:
             raise StopRequested(url)
-        host = request.url.host
         gate = self.gate(host)
         await gate.enter()
         try:
@@ -399,6 +404,12 @@ def translate(exc: BaseException) -> FetchError:
             return FetchError(Failure.REFUSED, "connection refused")
         if isinstance(error, ConnectionResetError):
             return FetchError(Failure.RESET, "connection reset by peer")
+        if isinstance(error, InvalidHostError):
+            return FetchError(Failure.BAD_URL, str(error))
+        if isinstance(error, UnicodeError) and not isinstance(error, UnicodeDecodeError):
+            # The IDNA codec (resolver, TLS server name) refusing a host name: a fact about
+            # the URL, not the network.
+            return FetchError(Failure.BAD_URL, f"host name cannot be encoded: {error}")
     if isinstance(exc, httpx.TimeoutException):
         return FetchError(Failure.TIMEOUT, f"timed out ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectError):

@@ -20,6 +20,7 @@ from typing import Any
 import httpcore
 
 from verifier.errors import NetworkPolicyError
+from verifier.urls import host_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -42,6 +43,11 @@ class DnsNotFoundError(OSError):
 
 class DnsTemporaryError(OSError):
     """Name resolution failed for a reason that can pass (no resolver, SERVFAIL, timeout)."""
+
+
+class InvalidHostError(ValueError):
+    """The host name cannot be looked up at all (an empty or over-long label, say): the URL
+    is malformed, which says nothing about the network."""
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
@@ -128,10 +134,15 @@ class Resolver:
             return [ipaddress.ip_address(name)]
         except ValueError:
             pass
+        problem = host_problem(name)
+        if problem is not None:
+            raise InvalidHostError(problem)
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._timeout):
                 infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except UnicodeError as exc:  # the IDNA codec refusing the name
+            raise InvalidHostError(f"host name {name!r} cannot be encoded: {exc}") from exc
         except TimeoutError as exc:
             raise DnsTemporaryError(f"DNS lookup of {name} timed out") from exc
         except socket.gaierror as exc:

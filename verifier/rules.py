@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from verifier.config import RulesSettings
 from verifier.models import Event, LoadedEvent, Observation, Severity, Source, Verdict, Violation
 from verifier.registry import DomainRegistry
-from verifier.urls import host_of, is_web_url, normalize_url
+from verifier.urls import host_of, is_web_url, normalize_url, shown_url, url_problem
 
 VALID_TIERS = (1, 2, 3)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -106,10 +106,10 @@ def url_valid(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[F
                 loaded.line_of("sources", index, "url"),
                 index,
             )
-        elif not is_web_url(url):
+        elif (problem := url_problem(url)) is not None:
             yield Finding(
                 "url-valid",
-                f"URL is not an http(s) URL with a host: {url!r}",
+                f"URL cannot be checked ({problem}): {shown_url(url)}",
                 loaded.line_of("sources", index, "url"),
                 index,
             )
@@ -262,7 +262,11 @@ def archive_url_format(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> I
             continue
         line = loaded.line_of("sources", index, "archive_url")
         target = wayback_target(archive, ctx.settings.archive_hosts)
-        if target is None:
+        if (problem := url_problem(archive)) is not None:
+            yield Finding(
+                "archive-url-format", f"archive_url cannot be checked ({problem})", line, index
+            )
+        elif target is None:
             yield Finding(
                 "archive-url-format",
                 "archive_url is not a Wayback capture URL (…/web/<14-digit timestamp>/<url>)",

@@ -1,15 +1,35 @@
 """Pure URL helpers: normalisation (one check per URL), host names, validity.
 
-All three facts come from one cached parse, since the same URLs recur across events.
+All facts come from one cached parse, since the same URLs recur across events.
+
+Validity means *sendable*: source URLs come from strangers, and a URL that httpx, the IDNA
+codec or the Wayback client would raise on must be caught here, as that one source's
+``url-valid`` violation, before any network layer sees it (``url_problem``).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+
+import httpx
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+MAX_URL_OCTETS = 8192
+"""Longest URL checked, in UTF-8 octets. RFC 9110 §4.1 asks for at least 8,000 octets to be
+supported, and many servers answer 414 beyond that. Percent-encoded as the ``url`` parameter
+of a Wayback CDX query, each octet takes at most 3 characters: 24 KiB, well under httpx's
+64 KiB limit on a URL (beyond which it raises ``httpx.InvalidURL``)."""
+
+MAX_HOST_OCTETS = 253
+"""Longest host name, as dots and labels (RFC 1035 §2.3.4: 255 octets on the wire)."""
+
+MAX_LABEL_OCTETS = 63
+"""Longest label of a host name (RFC 1035 §2.3.4); the IDNA codec refuses longer or empty
+labels with ``UnicodeError`` (Python's ``encodings.idna``), which ``getaddrinfo`` raises."""
 
 
 class UrlFacts(NamedTuple):
@@ -17,8 +37,12 @@ class UrlFacts(NamedTuple):
     """Scheme and host lower-cased, default port and fragment dropped, empty path made ``/``."""
     host: str
     """Lower-case host without a leading ``www.``, or ``""``."""
-    is_web: bool
-    """An absolute http(s) URL with a host name and a valid port."""
+    problem: str | None
+    """Why the URL cannot be checked (see ``url_problem``), or None."""
+
+    @property
+    def is_web(self) -> bool:
+        return self.problem is None
 
 
 @lru_cache(maxsize=65_536)
@@ -27,13 +51,13 @@ def url_facts(url: str) -> UrlFacts:
     try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError:
-        return UrlFacts(text, "", False)
+    except ValueError as exc:
+        return UrlFacts(text, "", _problem(text) or f"malformed URL ({exc})")
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     short_host = host[4:] if host.startswith("www.") else host
     if not scheme or not host:
-        return UrlFacts(text, short_host, False)
+        return UrlFacts(text, short_host, _problem(text) or "no host name")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
@@ -43,8 +67,73 @@ def url_facts(url: str) -> UrlFacts:
             userinfo += f":{parts.password}"
         netloc = f"{userinfo}@{netloc}"
     key = urlunsplit(SplitResult(scheme, netloc, parts.path or "/", parts.query, ""))
-    is_web = scheme in _DEFAULT_PORTS and " " not in text
-    return UrlFacts(key, short_host, is_web)
+    return UrlFacts(key, short_host, _problem(text))
+
+
+def _problem(text: str) -> str | None:
+    """``url_problem`` of a stripped URL."""
+    if not text:
+        return "empty URL"
+    for position, char in enumerate(text):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cs"):
+            return f"contains a space or control character ({char!r} at position {position})"
+    size = len(text.encode("utf-8"))
+    if size > MAX_URL_OCTETS:
+        return f"{size:,} octets long; at most {MAX_URL_OCTETS:,} are checked"
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return "not an http(s) URL"
+    if not (parts.hostname or "").rstrip("."):
+        return "no host name"
+    try:
+        parsed = httpx.URL(text)
+        _ = parsed.host  # decodes ``xn--`` labels, which raises on a bad one
+    except (httpx.InvalidURL, UnicodeError) as exc:  # idna.IDNAError is a UnicodeError
+        return f"malformed URL ({exc})"
+    return host_problem(parsed.raw_host.decode("ascii"))
+
+
+def host_problem(host: str) -> str | None:
+    """Why the (ASCII, IDNA-encoded) host name cannot be resolved, or None.
+
+    IP literals pass (httpx validated them); a name needs 1..63 octets per label and at
+    most 253 in all, a single trailing dot allowed (an absolute name).
+    """
+    if ":" in host:  # an IPv6 literal, unbracketed by httpx
+        return None
+    name = host.removesuffix(".")
+    if not name:
+        return "no host name"
+    if len(name) > MAX_HOST_OCTETS:
+        return f"host name is {len(name)} octets long; at most {MAX_HOST_OCTETS} allowed"
+    for label in name.split("."):
+        if not label:
+            return f"host name {_shown(host)} has an empty label"
+        if len(label) > MAX_LABEL_OCTETS:
+            return (
+                f"host name has a label of {len(label)} octets; at most {MAX_LABEL_OCTETS} allowed"
+            )
+    return None
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def shown_url(url: str, limit: int = 120) -> str:
+    """``url`` quoted and cut for a message (a 64 KiB URL does not belong in a report)."""
+    return _shown(url.strip(), limit)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be checked, or None if it can: an http(s) URL with a host name
+    that httpx accepts, whose host the IDNA codec can encode and DNS can hold, free of
+    spaces and control characters, and at most ``MAX_URL_OCTETS`` long."""
+    return url_facts(url).problem
 
 
 def normalize_url(url: str) -> str:
@@ -61,5 +150,14 @@ def host_of(url: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host name and a valid port."""
+    """True for a URL that can be checked: see ``url_problem``."""
     return url_facts(url).is_web
+
+
+def join_url(base: str, location: str) -> str | None:
+    """``location`` (a redirect target) resolved against ``base``, or None if it cannot be
+    parsed (``urljoin`` raises ``ValueError`` on, e.g., ``http://[::1/``)."""
+    try:
+        return urljoin(base, location.strip())
+    except ValueError:
+        return None

@@ -45,6 +45,11 @@ class WaybackBlocked(VerifierError):
     """The URL is excluded from the Wayback Machine (blocked site or robots)."""
 
 
+class WaybackBadUrl(WaybackBlocked):
+    """No request about this URL can be built (malformed, or too long for a query): like an
+    excluded URL, a fact about the one URL, never a sign that the archive is down."""
+
+
 class _Keys:
     """S3-style keys; ``repr`` never shows them."""
 
@@ -101,11 +106,15 @@ class WaybackClient:
         pacer = self._pacers[family]
         attempts = self._settings.attempts if retry else 1
         last_problem = "no attempt made"
+        try:
+            request = self._client.build_request(method, url, **kwargs)
+        except (httpx.InvalidURL, UnicodeError) as exc:  # idna.IDNAError is a UnicodeError
+            raise WaybackBadUrl(f"no {family} request can carry this URL: {exc}") from exc
         for attempt in range(1, attempts + 1):
             await pacer.turn()
             self.counts[family] += 1
             try:
-                response = await self._client.request(method, url, **kwargs)
+                response = await self._client.send(request)
             except httpx.HTTPError as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
                 if attempt < attempts:

@@ -116,15 +116,23 @@ def looks_fabricated(timestamp: str) -> bool:
 
 
 def same_target(original: str, url: str) -> bool:
-    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way."""
+    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way.
 
-    def key(value: str) -> tuple[str, str, str]:
-        parts = urlsplit(value.strip())
+    The index holds whatever strangers once submitted: a row whose URL does not even parse
+    (``http://[::1/``) is no capture of ``url``.
+    """
+
+    def key(value: str) -> tuple[str, str, str] | None:
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError:
+            return None
         host = (parts.hostname or "").lower()
         host = host[4:] if host.startswith("www.") else host
         return host, parts.path.rstrip("/") or "/", parts.query
 
-    return key(original) == key(url)
+    wanted = key(url)
+    return wanted is not None and key(original) == wanted
 
 
 @dataclass(frozen=True, slots=True)
