@@ -4,8 +4,9 @@ For one URL: HEAD first, following redirects by hand (each hop vetted and gated)
 HEAD is refused or inconclusive; retries by tenacity with the policy from config; then, when the
 page answered 2xx, a random-sibling probe (one per section with 3+ URLs in the run, else one
 per host, shared and cached), so a site that answers 200 to everything is caught. The verdict comes
-from ``classify``. For many URLs: work is spread across hosts, and a run in which most
-hosts fail at the connection level is reported as a network outage, not as dead links.
+from ``classify``; one URL gets at most ``url_deadline`` seconds. For many URLs: work is
+spread across hosts, a stop sends no new request, and a run in which hosts known to answer
+fail at the connection level is reported as a network outage, not as dead links.
 """
 
 from __future__ import annotations
@@ -130,11 +131,11 @@ class LinkChecker:
         )
         for observation in seen:
             outage.record(_host(observation.url), observation)
+        self.fetcher.stop_with(stop)
         canary_failure = await self._check_canaries()
         if canary_failure is not None:
             run.outage = canary_failure
             return run
-        self.fetcher.stop_with(stop)
 
         async def worker(host: str, queue: list[str]) -> None:
             gate = self.fetcher.gate(host)
@@ -203,7 +204,10 @@ class LinkChecker:
         canaries = self._settings.outage.canary_urls
         if not canaries:
             return None
-        observations = await asyncio.gather(*(self.check(url) for url in canaries))
+        try:
+            observations = await asyncio.gather(*(self.check(url) for url in canaries))
+        except StopRequested:
+            return None  # stopped before the run began: nothing is judged either way
         if all(o.verdict in (Verdict.UNREACHABLE, Verdict.DEAD) for o in observations):
             details = "; ".join(f"{o.url}: {o.detail}" for o in observations)
             return f"every canary URL failed ({details})"
