@@ -139,6 +139,32 @@ async def test_wayback_client_refuses_a_url_no_query_can_carry_without_asking() 
     assert seen == []
 
 
+async def test_wayback_client_does_not_ask_about_a_url_no_row_could_match() -> None:
+    seen: list[httpx.Request] = []
+    client = WaybackClient(
+        WaybackSettings(cdx_url="http://127.0.0.1:9/cdx"), "ua", _refusing_transport(seen)
+    )
+    try:
+        with pytest.raises(WaybackBadUrl, match="index can match"):
+            await client.cdx("http://[::1/")
+    finally:
+        await client.aclose()
+    assert seen == []
+
+
+async def test_cdx_400_is_about_the_url_not_an_archive_outage() -> None:
+    client = WaybackClient(
+        WaybackSettings(cdx_url="http://127.0.0.1:9/cdx"),
+        "ua",
+        httpx.MockTransport(lambda request: httpx.Response(400, text="bad url")),
+    )
+    try:
+        with pytest.raises(WaybackBadUrl, match="HTTP 400"):
+            await client.cdx("http://example.com/x")
+    finally:
+        await client.aclose()
+
+
 async def test_archiver_records_an_unaskable_url_as_unverified_not_as_an_outage() -> None:
     seen: list[httpx.Request] = []
     settings = WaybackSettings(cdx_url="http://127.0.0.1:9/cdx")
@@ -362,3 +388,40 @@ def test_gate_reports_the_hostile_url_on_its_line_and_checks_the_other_new_sourc
     good = reports[GOOD_ID]
     assert (good["result"], good["violations"]) == ("pass", [])
     assert good["sources"][2]["verdict"] == "alive"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("https://web.archive.org/web/20210101000000/http://[::1/", "unverified", "index can"),
+        ("https://web.archive.org/web/20210101000000/http://a..x/", "fabricated", "no capture"),
+        (
+            "https://web.archive.org/web/20210101000000/http://x.com/" + "a" * 70 * 1024,
+            "fabricated",
+            "not a Wayback capture URL",
+        ),
+    ],
+)
+def test_hostile_archive_url_is_judged_for_its_source_alone(
+    case: tuple[str, str, str], net: Net, tmp_path: Path, capsys
+) -> None:
+    archive_url, state, detail = case  # the archive link, its record's state and detail
+    events, _ = write_events(tmp_path, net.web, net.web.url(1, "/ok/archived/x"), "archived")
+    path = events / f"{HOSTILE_ID}.md"
+    text = path.read_text().replace(
+        "  tier: 1\n", f"  tier: 1\n  archive_url: {json.dumps(archive_url)}\n", 2
+    )
+    path.write_text(text.replace(f"  archive_url: {json.dumps(archive_url)}\n", "", 1))
+    config = write_config(tmp_path, net.wayback)
+    code = main(["--config", str(config), "check", "--format", "json", str(events)])
+    output = capsys.readouterr()
+    assert code == ExitCode.FAILED, output.err  # archive-url-format is an error
+    document = json.loads(output.out)
+    assert document["summary"].get("could_not_check") is None  # not an archive outage
+    reports = {e["event"]["id"]: e for e in document["events"]}
+    hostile = reports[HOSTILE_ID]
+    assert [s["verdict"] for s in hostile["sources"]] == ["alive", "alive", "alive"]
+    assert hostile["sources"][1]["archive"]["state"] == state
+    assert detail in hostile["sources"][1]["archive"]["detail"]
+    assert "archive-url-format" in {v["rule"] for v in hostile["violations"]}
+    assert (reports[GOOD_ID]["result"], reports[GOOD_ID]["violations"]) == ("pass", [])

@@ -27,6 +27,7 @@ from verifier.classify import retry_after_seconds
 from verifier.config import WaybackSettings
 from verifier.errors import VerifierError
 from verifier.pacing import Pacer
+from verifier.urls import shown_url
 from verifier.wayback_data import (
     Capture,
     CdxFormatError,
@@ -34,6 +35,7 @@ from verifier.wayback_data import (
     parse_cdx_json,
     read_spn_reply,
     same_target,
+    target_key,
 )
 
 
@@ -140,6 +142,8 @@ class WaybackClient:
 
     async def cdx(self, url: str, **params: str) -> list[Capture]:
         """Captures of exactly ``url`` (CDX matches loosely; rows for other URLs dropped)."""
+        if target_key(url) is None:  # no row could ever match it: do not spend the budget
+            raise WaybackBadUrl(f"{shown_url(url)} is not a URL the archive index can match")
         query = {
             "url": url,
             "output": "json",
@@ -149,6 +153,8 @@ class WaybackClient:
         response = await self._request("cdx", "GET", self._settings.cdx_url, params=query)
         if response.status_code == 403:
             raise WaybackBlocked(f"{url} is excluded from the Wayback Machine")
+        if response.status_code == 400:  # about this query, not a sign the archive is down
+            raise WaybackBadUrl(f"CDX refused the query for {shown_url(url)} (HTTP 400)")
         if response.status_code != 200:
             raise WaybackUnavailable(f"CDX answered HTTP {response.status_code} for {url}")
         try:

@@ -115,24 +115,23 @@ def looks_fabricated(timestamp: str) -> bool:
     )
 
 
+def target_key(url: str) -> tuple[str, str, str] | None:
+    """What CDX matches on (host without ``www.``, path, query), or None if ``url`` does not
+    even parse (``http://[::1/``): the index holds whatever strangers once submitted."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    host = host[4:] if host.startswith("www.") else host
+    return host, parts.path.rstrip("/") or "/", parts.query
+
+
 def same_target(original: str, url: str) -> bool:
-    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way.
-
-    The index holds whatever strangers once submitted: a row whose URL does not even parse
-    (``http://[::1/``) is no capture of ``url``.
-    """
-
-    def key(value: str) -> tuple[str, str, str] | None:
-        try:
-            parts = urlsplit(value.strip())
-        except ValueError:
-            return None
-        host = (parts.hostname or "").lower()
-        host = host[4:] if host.startswith("www.") else host
-        return host, parts.path.rstrip("/") or "/", parts.query
-
-    wanted = key(url)
-    return wanted is not None and key(original) == wanted
+    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way. A
+    row whose URL does not parse is no capture of ``url``."""
+    wanted = target_key(url)
+    return wanted is not None and target_key(original) == wanted
 
 
 @dataclass(frozen=True, slots=True)
