@@ -7,10 +7,11 @@ defence on their own."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import git
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig, serve_fake_wayback
+from verifier import urls as urls_module
 from verifier.archive import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveStore
 from verifier.classify import Failure
 from verifier.cli import ExitCode, main
@@ -77,6 +79,34 @@ def test_hostile_url_is_not_a_web_url(name: str) -> None:
 )
 def test_real_world_urls_stay_valid(url: str) -> None:
     assert url_problem(url) is None
+
+
+def test_httpx_accepts_every_url_the_fast_path_passes_without_asking_it() -> None:
+    """The claim behind ``urls._PLAIN``: httpx parses such a URL without raising and sends
+    its host as written (lower-cased). Random URLs over the characters the pattern allows."""
+    rng = random.Random(9)
+    host_chars = "aZ09_.-x"
+    rest_chars = "".join(map(chr, range(0x21, 0x7F))) + "é–ü😀\u00a0"
+    checked = 0
+    for _ in range(5000):
+        host = "".join(rng.choice(host_chars) for _ in range(rng.randint(1, 12)))
+        port = rng.choice(["", ":0", ":8080", ":65535", ":99999"])
+        rest = "".join(rng.choice(rest_chars) for _ in range(rng.randint(0, 20)))
+        url = f"{rng.choice(['http', 'HTTPS'])}://{host}{port}{rng.choice(['/', '?', '#'])}{rest}"
+        plain = urls_module._PLAIN.fullmatch(url)
+        if plain is None or urls_module._NEEDS_HTTPX_HOST.search(plain["host"]):
+            continue
+        try:
+            _ = urlsplit(url).port
+        except ValueError:
+            continue  # url_problem refuses it before the fast path
+        if any(char.isspace() for char in url):
+            continue  # likewise
+        parsed = httpx.URL(url)
+        _ = parsed.host
+        assert parsed.raw_host.decode("ascii") == plain["host"].lower()
+        checked += 1
+    assert checked > 1000
 
 
 def test_url_just_over_the_cap_is_refused() -> None:
