@@ -237,3 +237,12 @@ async def test_one_dead_host_is_not_an_outage() -> None:
     assert run.outage is None
     verdicts = sorted(o.verdict.value for o in run.observations.values())
     assert verdicts == ["alive"] * 5 + ["unreachable"]
+
+
+async def test_a_redirect_to_a_malformed_url_is_invalid_not_a_crash() -> None:
+    async with LoopWeb(hosts=1) as web:
+        paths = ["/redirect-to?url=http%3A%2F%2F%5B%3A%3A1%2F", "/ok/fine"]
+        observations, _ = await check(web, paths, fast_settings())
+    assert observations[paths[0]].verdict is Verdict.INVALID
+    assert "redirect to a malformed URL" in observations[paths[0]].detail
+    assert observations["/ok/fine"].verdict is Verdict.ALIVE

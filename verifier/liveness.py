@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
@@ -38,7 +38,7 @@ from verifier.fetch import CURRENT_BUDGET, Fetcher, FetchError, StopRequested, U
 from verifier.models import Observation, Verdict
 from verifier.netpolicy import DnsNotFoundError, DnsTemporaryError, NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
-from verifier.urls import normalize_url
+from verifier.urls import join_url, normalize_url, shown_url
 
 HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
 """HEAD answers that GET must confirm: servers often refuse or botch HEAD (RFC 9110 §9.3.2
@@ -340,7 +340,16 @@ class LinkChecker:
             location = response.headers.get("location")
             if response.status not in (301, 302, 303, 307, 308) or not location:
                 return Outcome(url, response, chain=tuple(chain))
-            target = normalize_url(urljoin(current, location.strip()))
+            joined = join_url(current, location)
+            if joined is None:
+                return Outcome(
+                    url,
+                    response,
+                    Failure.BAD_URL,
+                    f"redirect to a malformed URL: {shown_url(location)}",
+                    tuple(chain),
+                )
+            target = normalize_url(joined)
             if target in chain:
                 return Outcome(
                     url,
