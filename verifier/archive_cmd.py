@@ -8,6 +8,7 @@ from pathlib import Path
 
 from verifier.archive_edits import planned_edits
 from verifier.config import Settings
+from verifier.discover import events_folder_of
 from verifier.history import SQLiteHistory
 from verifier.online import archive_tasks, check_sources
 from verifier.pipeline import load_all, select_files, web_urls
@@ -30,7 +31,8 @@ async def archive_events(
 ) -> ArchiveResult:
     """Check sources and archives (knowledge kept in the history store); with ``write``,
     insert or fix ``archive_url`` lines. A file changed since it was read is left alone."""
-    loaded, _ = load_all(select_files(settings, paths, None))
+    loaded, _ = load_all(select_files(settings, paths, None), settings)
+    events = settings.resolve(settings.paths.events)
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     store = SQLiteHistory(settings.resolve(settings.history.path))
     try:
@@ -55,8 +57,9 @@ async def archive_events(
         result.edits += len(edits)
         if not (write and edits):
             continue
+        path = Path(item.path)
         try:
-            if write_archive_urls(Path(item.path), edits, item.sha256):
+            if write_archive_urls(path, edits, item.sha256, events_folder_of(path, events)):
                 result.files_written += 1
         except WriteBackError as exc:
             result.errors.append((item.path, exc.message))

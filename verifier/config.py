@@ -29,6 +29,18 @@ class PathsSettings(_Section):
     reports: Path = Path("reports")
 
 
+class LimitsSettings(_Section):
+    """What one event file may cost to load; a file over a limit is a located error, alone.
+
+    Real events are under 10 KB. Built YAML costs some 75 times its text in memory, so
+    the front matter (all of a JSON event) has the tighter cap; nesting and value counts are
+    capped in ``verifier.strict_yaml`` (``MAX_DEPTH``, ``MAX_NODES``).
+    """
+
+    max_file_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_front_matter_bytes: Annotated[int, Field(ge=1024)] = 262_144
+
+
 class RetrySettings(_Section):
     """Retry policy as data. attempts = 3 means the first request and 2 retries."""
 
@@ -333,6 +345,7 @@ class RegistrySettings(_Section):
 
 class Settings(_Section):
     paths: PathsSettings = PathsSettings()
+    limits: LimitsSettings = LimitsSettings()
     rules: RulesSettings = RulesSettings()
     registry: RegistrySettings = RegistrySettings()
     http: HttpSettings = HttpSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,8 +12,31 @@ from verifier.errors import UsageError
 EVENT_SUFFIXES = frozenset({".md", ".json"})
 
 
+def leaves_folder(path: Path, folder: Path) -> bool:
+    """True when ``path``, every symlink followed, is not inside ``folder``.
+
+    The one containment test: reading (``parse.load_event_file``), writing back
+    (``writeback``) and the pull-request gate's file list all use it, so a link a stranger
+    commits (``events/x.md -> /proc/self/environ``) is never read or written through.
+    """
+    real = Path(os.path.realpath(path))
+    return not real.is_relative_to(os.path.realpath(folder))
+
+
+def events_folder_of(path: Path, events: Path | None) -> Path:
+    """The folder ``path`` must stay inside: the events folder when ``path`` is in it (as
+    written, before links), else the file's own folder."""
+    if events is not None and Path(os.path.abspath(path)).is_relative_to(os.path.abspath(events)):
+        return events
+    return path.parent
+
+
 def find_event_files(paths: Iterable[Path]) -> list[Path]:
-    """Event candidates under ``paths`` (folders are walked), sorted, each listed once."""
+    """Event candidates under ``paths`` (folders are walked), sorted, each listed once.
+
+    Symlinks are listed as found (linked folders are not walked): loading decides whether a
+    link stays inside the events folder, so one that leaves it is reported, not read.
+    """
     found: dict[Path, None] = {}
     for path in paths:
         if path.is_dir():
@@ -32,7 +56,8 @@ def changed_event_files(ref: str, within: Path) -> list[Path]:
     """Event files added, modified, copied or renamed in ``git diff REF...HEAD`` under ``within``.
 
     ``REF...HEAD`` diffs against the merge base, so changes on the base branch since the
-    pull request branched off are not the pull request's.
+    pull request branched off are not the pull request's. A changed symlink is listed like
+    any file: loading refuses it, with a located error, if it leaves the folder.
     """
     root = _git(["rev-parse", "--show-toplevel"], cwd=within).strip()
     output = _git(
@@ -40,12 +65,7 @@ def changed_event_files(ref: str, within: Path) -> list[Path]:
         cwd=within,
     )
     changed = [Path(root) / name for name in output.split("\0") if name]
-    within_abs = within.resolve()
-    return sorted(
-        path
-        for path in changed
-        if path.suffix.lower() in EVENT_SUFFIXES and path.resolve().is_relative_to(within_abs)
-    )
+    return sorted(path for path in changed if path.suffix.lower() in EVENT_SUFFIXES)
 
 
 def base_versions(ref: str, files: list[Path]) -> dict[Path, bytes | None]:

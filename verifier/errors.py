@@ -4,6 +4,7 @@
     ├── ConfigError            config.toml unreadable or invalid (exit code 2)
     ├── UsageError             bad command-line input, e.g. an unknown git ref (exit code 2)
     ├── EventLoadError         an event file cannot be read or parsed; carries path and line
+    │   └── EventLimitError    it is over a limit: size, nesting depth, values, integer digits
     ├── NetworkPolicyError     a URL's target is refused by the network policy (never retried)
     ├── RunLockedError         another run holds the lock (exit code 3)      [verifier.lock]
     └── WaybackUnavailable / WaybackBlocked   the archive could not be asked  [verifier.wayback]
@@ -42,6 +43,10 @@ class EventLoadError(VerifierError):
         if self.line is not None:
             where += f":{self.line}"
         return f"{where}: {self.message}"
+
+
+class EventLimitError(EventLoadError):
+    """An event file is refused for what loading it would cost (``[limits]``, ``MAX_DEPTH``…)."""
 
 
 class NetworkPolicyError(VerifierError):

@@ -73,7 +73,8 @@ async def nightly_run(
     """One night's work; ``full`` rechecks every URL whatever its TTL."""
     started = time.monotonic()
     now = clock()
-    loaded, skipped = load_all(find_event_files([settings.resolve(settings.paths.events)]))
+    event_paths = find_event_files([settings.resolve(settings.paths.events)])
+    loaded, skipped = load_all(event_paths, settings)
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     offline = [offline_report(ctx, item) for item in loaded]
     history_settings = settings.history

@@ -195,7 +195,7 @@ async def check_online(
     ``outage`` says why the sources could not be checked.
     """
     files = select_files(settings, paths, changed_since)
-    loaded, skipped = load_all(files)
+    loaded, skipped = load_all(files, settings)
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     reports = [offline_report(ctx, item) for item in loaded]
     if on_start is not None:
@@ -244,7 +244,7 @@ async def check_changed(
     sources they newly cite. A source the history saw alive within a day is not requested
     again; blocked or unreachable answers get one more try before they warn."""
     files = select_files(settings, paths, ref)
-    loaded, skipped = load_all(files)
+    loaded, skipped = load_all(files, settings)
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     reports = [offline_report(ctx, item) for item in loaded]
     base = {

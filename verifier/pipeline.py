@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier.config import Settings
-from verifier.discover import changed_event_files, find_event_files
+from verifier.discover import changed_event_files, events_folder_of, find_event_files
 from verifier.models import (
     EventReport,
     EventSummary,
@@ -17,7 +17,7 @@ from verifier.models import (
     SourceReport,
     result_of,
 )
-from verifier.parse import Skipped, load_event_file
+from verifier.parse import DEFAULT_LIMITS, Skipped, load_event_file
 from verifier.rules import RuleContext, check_rules, declared_tier
 from verifier.urls import is_web_url, normalize_url
 
@@ -57,11 +57,18 @@ def select_files(
     return find_event_files(roots)
 
 
-def load_all(files: Sequence[Path]) -> tuple[list[LoadedEvent], list[Skipped]]:
+def load_all(
+    files: Sequence[Path], settings: Settings | None = None
+) -> tuple[list[LoadedEvent], list[Skipped]]:
+    """Load every file under ``settings.limits``, none read through a link out of the events
+    folder (without settings: the default limits, and each file's own folder)."""
+    limits = settings.limits if settings is not None else DEFAULT_LIMITS
+    events = settings.resolve(settings.paths.events) if settings is not None else None
     loaded: list[LoadedEvent] = []
     skipped: list[Skipped] = []
     for path in files:
-        outcome = load_event_file(path, display_path(path))
+        folder = events_folder_of(path, events)
+        outcome = load_event_file(path, display_path(path), limits, folder)
         (skipped if isinstance(outcome, Skipped) else loaded).append(outcome)  # type: ignore[arg-type]
     return loaded, skipped
 
@@ -130,10 +137,10 @@ def check_offline(
     ctx = RuleContext.build(settings.rules, settings.domain_registry())
     workers = min(os.cpu_count() or 1, 4)
     if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return _check_chunk(ctx, files)
+        return _check_chunk(ctx, settings, files)
     chunks = [files[start::workers] for start in range(workers)]
     global _FORKED_CONTEXT  # noqa: PLW0603 - inherited by the forked workers, never pickled
-    _FORKED_CONTEXT = ctx
+    _FORKED_CONTEXT = ctx, settings
     try:
         with mp.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_check_forked_chunk, chunks)
@@ -151,14 +158,14 @@ PARALLEL_FROM = 400
 """Above this many files the offline check parses on every core (a forked pool costs ~50 ms)."""
 
 
-_FORKED_CONTEXT: RuleContext | None = None
+_FORKED_CONTEXT: tuple[RuleContext, Settings] | None = None
 
 
 def _check_forked_chunk(files: Sequence[Path]) -> CheckOutcome:
     assert _FORKED_CONTEXT is not None
-    return _check_chunk(_FORKED_CONTEXT, files)
+    return _check_chunk(*_FORKED_CONTEXT, files=files)
 
 
-def _check_chunk(ctx: RuleContext, files: Sequence[Path]) -> CheckOutcome:
-    loaded, skipped = load_all(files)
+def _check_chunk(ctx: RuleContext, settings: Settings, files: Sequence[Path]) -> CheckOutcome:
+    loaded, skipped = load_all(files, settings)
     return CheckOutcome([offline_report(ctx, item) for item in loaded], skipped)

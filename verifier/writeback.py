@@ -6,7 +6,9 @@ the parsers report (YAML node marks, JSON value offsets), never by regexes over 
 and each edited document is parsed again and must equal the original plus the new values.
 
 Writes are atomic (temp file in the same folder, fsync, ``os.replace``, mode kept) and
-refused when the file's bytes no longer hash to what the caller read.
+refused when the file's bytes no longer hash to what the caller read, or when the path,
+links followed, leaves the events folder (checked on reading and again just before the
+rename, which replaces the link's target and never writes through a link).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from verifier.discover import leaves_folder
 from verifier.errors import VerifierError
 
 try:  # the C composer is several times faster; both report marks as character offsets
@@ -86,15 +89,20 @@ def apply_edits(text: str, edits: Sequence[ArchiveEdit], suffix: str) -> str:
     return result
 
 
-def write_archive_urls(path: Path, edits: Sequence[ArchiveEdit], expected_sha256: str) -> bool:
+def write_archive_urls(
+    path: Path, edits: Sequence[ArchiveEdit], expected_sha256: str, folder: Path | None = None
+) -> bool:
     """Apply ``edits`` to the file atomically; True if it changed.
 
     ``expected_sha256`` is ``sha256_hex`` of the bytes the caller read. The file is checked
     against it on reading and again just before the replace, so a concurrent edit is never
     overwritten (short of one landing in the microseconds between that check and the rename).
+    A symlink is kept and its target edited, only if the target is inside ``folder`` (the
+    events folder; default: the file's own folder).
     """
-    target = Path(os.path.realpath(path))  # write through a symlink, do not replace it
+    folder = folder if folder is not None else path.parent
     try:
+        target = _inside(path, folder)
         data = _read(target)
         if sha256_hex(data) != expected_sha256:
             raise FileChangedError("file changed since it was read; not written")
@@ -105,7 +113,7 @@ def write_archive_urls(path: Path, edits: Sequence[ArchiveEdit], expected_sha256
         new_text = apply_edits(text, edits, target.suffix)
         if new_text == text:
             return False
-        _replace_atomically(target, new_text.encode("utf-8"), expected_sha256)
+        _replace_atomically(target, new_text.encode("utf-8"), expected_sha256, (path, folder))
     except WriteBackError as exc:
         if exc.path is not None:
             raise
@@ -116,6 +124,13 @@ def write_archive_urls(path: Path, edits: Sequence[ArchiveEdit], expected_sha256
 # --- atomic replace ---------------------------------------------------------------------
 
 
+def _inside(path: Path, folder: Path) -> Path:
+    """The real file ``path`` names, refused if it leaves ``folder``."""
+    if leaves_folder(path, folder):
+        raise WriteBackError("symlink leaves the events folder; not written")
+    return Path(os.path.realpath(path))
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -123,8 +138,14 @@ def _read(path: Path) -> bytes:
         raise WriteBackError(f"cannot read file: {exc.strerror}") from exc
 
 
-def _replace_atomically(path: Path, data: bytes, expected_sha256: str) -> None:
-    """Temp file beside ``path`` (hidden, so never taken for an event), fsync, check, rename."""
+def _replace_atomically(
+    path: Path, data: bytes, expected_sha256: str, named: tuple[Path, Path]
+) -> None:
+    """Temp file beside ``path`` (hidden, so never taken for an event), fsync, check, rename.
+
+    ``named`` is the path as given and its folder: just before the rename it must still
+    lead to ``path`` (no link swapped in meanwhile), and ``path`` must not be a link itself.
+    """
     try:
         mode = os.stat(path).st_mode & 0o7777
         fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -138,6 +159,8 @@ def _replace_atomically(path: Path, data: bytes, expected_sha256: str) -> None:
             os.fsync(handle.fileno())
         if sha256_hex(_read(path)) != expected_sha256:
             raise FileChangedError("file changed while the edit was being written; not written")
+        if _inside(*named) != path or path.is_symlink():
+            raise FileChangedError("file was replaced by a link while being edited; not written")
         os.replace(temp_name, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
