@@ -15,7 +15,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import frontmatter
 from pydantic import ValidationError
@@ -84,7 +84,7 @@ def read_event_bytes(path: Path, folder: Path, limits: LimitsSettings) -> bytes:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise EventLoadError("cannot read file: not a regular file")
-            data = handle.read(cap + 1) if info.st_size <= cap else b""
+            data = _read_at_most(handle, cap + 1, info.st_size + 1) if info.st_size <= cap else b""
     except OSError as exc:
         raise EventLoadError(f"cannot read file: {exc.strerror}") from exc
     if info.st_size > cap or len(data) > cap:
@@ -93,6 +93,19 @@ def read_event_bytes(path: Path, folder: Path, limits: LimitsSettings) -> bytes:
             f"file is {size:,} bytes, over the limit of {cap:,} (limits.max_file_bytes)"
         )
     return data
+
+
+def _read_at_most(handle: BinaryIO, limit: int, expected: int) -> bytes:
+    """Up to ``limit`` bytes; a read asks for ``expected`` first (a read allocates what it
+    asks for, so never the whole cap), then 1 MiB at a time if the file grew."""
+    chunks: list[bytes] = []
+    total = 0
+    want = min(limit, expected)
+    while total < limit and (chunk := handle.read(want)):
+        chunks.append(chunk)
+        total += len(chunk)
+        want = min(limit - total, 1 << 20)
+    return b"".join(chunks)
 
 
 def parse_event_bytes(

@@ -315,7 +315,8 @@ class _Builder:
         self._nodes += nodes
         if self._nodes > MAX_NODES:
             raise EventLimitError(
-                f"{self._subject} expands to more than {MAX_NODES:,} values (alias bomb?)",
+                f"{self._subject} expands to more than {MAX_NODES:,} values"
+                + (" (alias bomb?)" if type(event) is yaml.AliasEvent else ""),
                 line=self._line(event),
             )
 
