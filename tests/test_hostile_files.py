@@ -15,6 +15,13 @@ import pytest
 
 from tests.conftest import GOOD_EVENT, git
 from tests.fakes.loopweb import LoopWeb
+from tests.fakes.wayback import (
+    DEFAULT_ACCOUNT,
+    FakeClock,
+    FakeWayback,
+    FakeWaybackConfig,
+    serve_fake_wayback,
+)
 from verifier import writeback
 from verifier.cli import ExitCode, main
 from verifier.config import LimitsSettings
@@ -35,6 +42,12 @@ def good_event(stem: str) -> str:
 def header(stem: str) -> str:
     """Four lines of front matter; the hostile part goes on line 5."""
     return f"---\nid: {stem}\ndate: '{stem[:10]}'\ntitle: Hostile\n"
+
+
+def loopback_event(text: str, first: str, second: str) -> str:
+    """``text`` (from ``GOOD_EVENT``) citing ``first`` and ``second`` instead of the web."""
+    text = text.replace(DOJ, first)
+    return text.replace("https://apnews.com/article/example", second)
 
 
 def yaml_list(stem: str, size: int) -> str:
@@ -132,6 +145,7 @@ LINKS = {
 """Symlinks in the events folder to files outside it; never read."""
 
 LEAVES = "symlink leaves the events folder; not read"
+DOJ = "https://www.justice.gov/opa/pr/example"  # GOOD_EVENT's first source
 
 
 def write_config(root: Path, extra: str = "") -> Path:
@@ -348,7 +362,7 @@ def test_write_back_never_writes_through_a_link_out_of_the_folder(tmp_path: Path
     outside.write_text(GOOD_EVENT)
     link = events / "2021-02-03--example-event.md"
     link.symlink_to(outside)
-    edit = ArchiveEdit(0, "https://www.justice.gov/opa/pr/example", _wayback(0))
+    edit = ArchiveEdit(0, DOJ, f"https://web.archive.org/web/20210203000000/{DOJ}")
     with pytest.raises(WriteBackError, match="symlink leaves the events folder"):
         write_archive_urls(link, [edit], sha256_hex(outside.read_bytes()), events)
     assert outside.read_text() == GOOD_EVENT
@@ -374,16 +388,11 @@ def test_write_back_rechecks_the_link_just_before_the_rename(
         return real_apply(*args)
 
     monkeypatch.setattr(writeback, "apply_edits", apply_then_swap)
-    edit = ArchiveEdit(0, "https://www.justice.gov/opa/pr/example", _wayback(0))
+    edit = ArchiveEdit(0, DOJ, f"https://web.archive.org/web/20210203000000/{DOJ}")
     with pytest.raises(WriteBackError, match="not written"):
         write_archive_urls(link, [edit], sha256_hex(inside.read_bytes()), events)
     assert inside.read_text() == GOOD_EVENT == outside.read_text()
     assert sorted(p.name for p in (events / "store").iterdir()) == ["event.md"]  # no temp left
-
-
-def _wayback(index: int) -> str:
-    url = ["https://www.justice.gov/opa/pr/example", "https://apnews.com/article/example"][index]
-    return f"https://web.archive.org/web/20210203000000/{url}"
 
 
 # -- the nightly run -----------------------------------------------------------------------
@@ -399,9 +408,9 @@ def test_nightly_run_reports_every_hostile_file_and_checks_the_rest(
     for name, target in LINKS.items():
         (events / name).symlink_to(target)
     with LoopWeb(hosts=2).running_in_thread() as web:
-        good = GOOD_EVENT.replace(
-            "https://www.justice.gov/opa/pr/example", web.url(0, "/ok/hostile-files/a")
-        ).replace("https://apnews.com/article/example", web.url(1, "/ok/hostile-files/b"))
+        good = loopback_event(
+            GOOD_EVENT, web.url(0, "/ok/hostile-files/a"), web.url(1, "/ok/hostile-files/b")
+        )
         (events / "2021-02-03--example-event.md").write_text(good)
         config = write_config(
             tmp_path,
@@ -427,3 +436,48 @@ def test_nightly_run_reports_every_hostile_file_and_checks_the_rest(
     assert [source["verdict"] for source in report["sources"]] == ["alive", "alive"]
     text = json.dumps(reports)
     assert "root:" not in text and "PATH=" not in text  # neither linked file was read
+
+
+def test_archive_write_edits_the_events_but_not_a_linked_file_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(
+            rate_limits=dict.fromkeys(("cdx", "replay", "availability", "spn_status", "spn_user"))
+        ),
+        FakeClock(),
+    )
+    with LoopWeb(hosts=2).running_in_thread() as web, serve_fake_wayback(fake) as wayback:
+        urls = [web.url(n % 2, f"/ok/hostile-files/{n}") for n in range(4)]
+        for url in urls:
+            fake.add_capture(url, "20210101101010")
+        events, outside = tmp_path / "events", tmp_path / "outside.md"
+        events.mkdir()
+        inside = events / "2021-02-03--example-event.md"
+        inside.write_text(loopback_event(GOOD_EVENT, *urls[:2]))
+        outside.write_text(loopback_event(good_event("2021-02-04--outside"), *urls[2:]))
+        (events / "2021-02-04--outside.md").symlink_to(outside)
+        config = write_config(
+            tmp_path,
+            '[http]\nmin_host_interval = 0.0\n[security]\nallowed_networks = ["127.0.0.0/8"]\n'
+            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
+            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+            "save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n",
+        )
+        before = outside.read_text()
+        access, secret = DEFAULT_ACCOUNT.split(":")
+        monkeypatch.setenv("WAYBACK_ACCESS_KEY", access)
+        monkeypatch.setenv("WAYBACK_SECRET_KEY", secret)
+        monkeypatch.chdir(tmp_path)
+        code = main(["--config", str(config), "archive", "--write", "events"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.PASSED, err
+    assert "2 archive_url edits planned, 1 files written" in out
+    for url in urls[:2]:
+        assert (
+            f"archive_url: https://web.archive.org/web/20210101101010/{url}" in inside.read_text()
+        )
+    assert outside.read_text() == before
+    assert (events / "2021-02-04--outside.md").is_symlink()
+    asked = json.dumps([r.params for r in fake.requests("cdx")])
+    assert urls[0] in asked and urls[2] not in asked  # the linked file was never read
