@@ -154,13 +154,14 @@ async def test_stopping_the_archiver_records_a_polled_capture_as_pending() -> No
         poll_interval=0.05,
         poll_timeout=60.0,
     )
+    stop = asyncio.Event()
     client = WaybackClient(
         wayback,
         "verifier-test",
         httpx.ASGITransport(app=fake.app),
         environ={"WAYBACK_ACCESS_KEY": ACCESS, "WAYBACK_SECRET_KEY": SECRET},
+        stop=stop,
     )
-    stop = asyncio.Event()
     archiver = Archiver(wayback, client, MemoryArchiveStore(), lambda: NIGHT_0, stop=stop)
 
     async def alive(_: str) -> Verdict:

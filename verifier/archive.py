@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from verifier.config import WaybackSettings
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
 from verifier.rules import wayback_target
-from verifier.wayback import WaybackBlocked, WaybackClient, WaybackUnavailable
+from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
 from verifier.wayback_data import Capture, looks_fabricated, timestamp_of
 
 DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
@@ -135,7 +135,11 @@ class Archiver:
                 and not self._stop.is_set()
             ):
                 task = queue.pop()
-                info = await self.preserve(task, verdict_of, result)
+                try:
+                    info = await self.preserve(task, verdict_of, result)
+                except WaybackStopped:
+                    queue.append(task)  # left for the next run, like the rest of the queue
+                    return
                 result.records[task.key] = info
                 if info.state is not ArchiveState.UNVERIFIED:
                     self._store.put(task.key, info)
@@ -249,6 +253,8 @@ class Archiver:
     ) -> None:
         try:
             info = await self.save(task, found, run)
+        except WaybackStopped:
+            return  # the capture was not requested: ``found`` stands
         except WaybackUnavailable as exc:
             info = self._pending(found, None, f"capture request failed: {exc}")
         run.records[task.key] = info
@@ -380,7 +386,10 @@ class Archiver:
         while waited < self._settings.poll_timeout and not await self._stopped_within(interval):
             waited += interval
             interval = min(interval * 1.5, 30.0)
-            answer = await self._client.job_status(job_id)
+            try:
+                answer = await self._client.job_status(job_id)
+            except WaybackStopped:
+                break
             if answer.kind == "success" and answer.timestamp:
                 original = answer.original_url or task.url
                 return ArchiveInfo(

@@ -156,9 +156,7 @@ async def nightly_run(
             after = statuses_of(after_histories, settings)
             observations = store.latest(urls)
             archive = {
-                task.key: info
-                for task in tasks
-                if (info := store.get(task.key)) is not None
+                task.key: info for task in tasks if (info := store.get(task.key)) is not None
             }
             outcome.reports = [
                 fold_sources(ctx, item, report, observations, archive, statuses=after)

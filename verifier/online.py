@@ -144,7 +144,9 @@ async def check_sources(
             on_result(observation)
 
     tasks = tasks if settings.wayback.enabled else []
-    wayback = WaybackClient(settings.wayback, settings.http.user_agent, wayback_transport)
+    wayback = WaybackClient(
+        settings.wayback, settings.http.user_agent, wayback_transport, stop=stop
+    )
     archiver = Archiver(
         settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop
     )

@@ -43,6 +43,10 @@ class WaybackUnavailable(VerifierError):
     """The archive could not be asked: network failure, 5xx or 429 through every retry."""
 
 
+class WaybackStopped(Exception):
+    """The run is stopping: the request was not sent (nothing is learnt about the URL)."""
+
+
 class WaybackBlocked(VerifierError):
     """The URL is excluded from the Wayback Machine (blocked site or robots)."""
 
@@ -71,8 +75,10 @@ class WaybackClient:
         user_agent: str,
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._settings = settings
+        self._stop = stop
         env = os.environ if environ is None else environ
         access, secret = env.get(settings.access_key_env), env.get(settings.secret_key_env)
         self._keys = _Keys(access, secret) if access and secret else None
@@ -114,6 +120,8 @@ class WaybackClient:
             raise WaybackBadUrl(f"no {family} request can carry this URL: {exc}") from exc
         for attempt in range(1, attempts + 1):
             await pacer.turn()
+            if self._stop is not None and self._stop.is_set():
+                raise WaybackStopped(f"{family} request not sent: the run is stopping")
             self.counts[family] += 1
             try:
                 response = await self._client.send(request)
