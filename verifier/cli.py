@@ -2,23 +2,29 @@
 
 The network stack (httpx, the Wayback client, the scheduler) is imported inside the commands
 that use it, so ``verifier check --offline`` — the pre-commit and CI gate path — starts fast.
+Every command that writes checks its paths first (``verifier.preflight``), before any request;
+every failure an operator can meet ends as one line on stderr and an ``ExitCode``, never a
+traceback (a traceback is a bug).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import signal
+import sqlite3
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from verifier import __version__
 from verifier.config import load_settings
-from verifier.errors import ConfigError, UsageError, VerifierError
+from verifier.errors import CannotWriteError, ConfigError, UsageError, VerifierError
 from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.junit import render_junit
@@ -27,19 +33,25 @@ from verifier.formats.text import render_text
 from verifier.lock import RunLockedError
 from verifier.models import Result
 from verifier.pipeline import CheckOutcome, check_offline
+from verifier.preflight import HistoryUse, preflight
 from verifier.summary import summarize
 
 if TYPE_CHECKING:
+    import asyncio
+
     from verifier.nightly import RunOutcome
+
+T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
-    """Exit codes of ``verifier check`` and ``verifier run`` (DESIGN.md contract)."""
+    """Exit codes of every command (0–3: the DESIGN.md contract)."""
 
     PASSED = 0
-    FAILED = 1
-    USAGE = 2
-    COULD_NOT_CHECK = 3
+    FAILED = 1  # an event fails — only that
+    USAGE = 2  # the command line or the configuration (a path of the wrong kind included)
+    COULD_NOT_CHECK = 3  # could not run or check: outage, archive down, unwritable, locked
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, the shell's convention
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,9 +146,9 @@ def _moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def exit_code_for(outcome: CheckOutcome) -> ExitCode:
+def exit_code_for(outcome: CheckOutcome | RunOutcome) -> ExitCode:
     """A failed event fails the check, even during an outage (the offline rules still hold);
-    otherwise an outage means the check could not be done."""
+    otherwise an outage or an unreachable archive means the check could not be done."""
     if any(report.result is Result.FAIL for report in outcome.reports):
         return ExitCode.FAILED
     if outcome.outage is not None or outcome.archive_down is not None:
@@ -144,22 +156,59 @@ def exit_code_for(outcome: CheckOutcome) -> ExitCode:
     return ExitCode.PASSED
 
 
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, where Ctrl-C cancels every task, not only the main one (a worker
+    waiting on a slow server would hold the process until its deadline), then raises
+    ``KeyboardInterrupt``; a second Ctrl-C raises it at once. Commands that stop gracefully
+    on SIGINT (``run``, ``schedule``) install their own handler over this one."""
+    import asyncio
+
+    interrupts = 0
+
+    def on_interrupt(loop: asyncio.AbstractEventLoop) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        # Not the main thread, or no signals here: asyncio's own handling remains.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_interrupt, loop)
+        try:
+            result = runner.run(main)
+        except asyncio.CancelledError:
+            if interrupts:
+                raise KeyboardInterrupt from None
+            raise
+        if interrupts:  # a task swallowed the cancellation: the user still asked to stop
+            raise KeyboardInterrupt
+        return result
+
+
 def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
     if not args.offline:
-        import asyncio
-
         from verifier.online import check_changed, check_online
         from verifier.progress import ProgressReporter, show_progress
+
+        # Online checks keep archive knowledge in the history; the gate only reads it.
+        gate = args.changed_since is not None
+        preflight(
+            settings, reports=False, history=HistoryUse.IF_PRESENT if gate else HistoryUse.STORE
+        )
     if args.offline:
         outcome = check_offline(settings, args.paths, args.changed_since)
     elif args.changed_since is not None:
-        outcome = asyncio.run(check_changed(settings, args.paths, args.changed_since))
+        outcome = run_async(check_changed(settings, args.paths, args.changed_since))
         if outcome.outage is not None:
             print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
     else:
         with ProgressReporter(enabled=show_progress()) as progress:
-            outcome = asyncio.run(
+            outcome = run_async(
                 check_online(
                     settings,
                     args.paths,
@@ -195,20 +244,19 @@ def run_check(args: argparse.Namespace) -> ExitCode:
 
 
 def run_nightly(args: argparse.Namespace) -> ExitCode:
-    import asyncio
-
     from verifier.job import nightly_job
     from verifier.liveness import utc_now
     from verifier.progress import ProgressReporter, show_progress
     from verifier.runlog import LOGGER, log_to_file
 
     settings = load_settings(args.config)
+    preflight(settings, reports=True, history=HistoryUse.LOCKED, log_file=args.log_file)
     handler = log_to_file(args.log_file) if args.log_file else None
     fixed: dt.datetime | None = args.now
     clock = (lambda: fixed) if fixed is not None else utc_now
     try:
         with ProgressReporter(enabled=show_progress()) as progress:
-            outcome = asyncio.run(
+            outcome = run_async(
                 nightly_job(
                     settings,
                     full=args.full,
@@ -224,14 +272,14 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
     for notice in outcome.notices:
         print(f"verifier: {notice}", file=sys.stderr)
     print(run_summary_line(outcome, settings.resolve(settings.paths.reports)))
-    if outcome.state == "outage":
+    if outcome.outage is not None:
         print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
-        return ExitCode.COULD_NOT_CHECK
+    if outcome.archive_down is not None:
+        print(f"verifier: could not check archives: {outcome.archive_down}", file=sys.stderr)
     if outcome.state == "interrupted":
         print("verifier: run interrupted; the next start resumes it", file=sys.stderr)
-        return ExitCode.COULD_NOT_CHECK
-    failed = any(report.result is Result.FAIL for report in outcome.reports)
-    return ExitCode.FAILED if failed else ExitCode.PASSED
+        return ExitCode.COULD_NOT_CHECK  # an unfinished night is no verdict on the events
+    return exit_code_for(outcome)
 
 
 def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
@@ -250,12 +298,11 @@ def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
 
 
 def run_archive(args: argparse.Namespace) -> ExitCode:
-    import asyncio
-
     from verifier.archive_cmd import archive_events
 
     settings = load_settings(args.config)
-    result = asyncio.run(archive_events(settings, args.paths, write=args.write))
+    preflight(settings, reports=False, history=HistoryUse.STORE)
+    result = run_async(archive_events(settings, args.paths, write=args.write))
     for notice in result.notices:
         print(f"verifier: {notice}", file=sys.stderr)
     for path, error in result.errors:
@@ -275,14 +322,14 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
 
 
 def run_schedule(args: argparse.Namespace) -> ExitCode:
-    import asyncio
-
     from verifier.job import nightly_job
     from verifier.runlog import LOGGER, log_to_file
     from verifier.schedule import Daemon
 
     settings = load_settings(args.config)
-    handler = log_to_file(settings.resolve(settings.paths.reports) / "verifier.log")
+    log_file = settings.resolve(settings.paths.reports) / "verifier.log"
+    preflight(settings, reports=True, history=HistoryUse.LOCKED, log_file=log_file)
+    handler = log_to_file(log_file)
 
     async def job(stop: asyncio.Event) -> object:
         outcome = await nightly_job(settings, stop=stop, handle_signals=False)
@@ -290,7 +337,7 @@ def run_schedule(args: argparse.Namespace) -> ExitCode:
         return outcome
 
     try:
-        asyncio.run(Daemon(settings, job).serve())
+        run_async(Daemon(settings, job).serve())
     finally:
         LOGGER.removeHandler(handler)
         handler.close()
@@ -298,8 +345,7 @@ def run_schedule(args: argparse.Namespace) -> ExitCode:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; whatever an operator can meet becomes one line on stderr and a code."""
     commands = {
         "check": run_check,
         "run": run_nightly,
@@ -307,13 +353,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schedule": run_schedule,
     }
     try:
+        args = build_parser().parse_args(argv)
         return commands[args.command](args)
+    except KeyboardInterrupt:
+        print("verifier: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
     except (ConfigError, UsageError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    except RunLockedError as exc:
+    except (RunLockedError, CannotWriteError) as exc:
         print(f"verifier: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_CHECK
-    except VerifierError as exc:  # e.g. the second checker process died: resumable
+    except VerifierError as exc:  # e.g. the archive could not be asked: resumable
         print(f"verifier: could not finish: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_CHECK
+    except OSError as exc:  # the machine, not the events: disk full, permission, I/O error
+        print(f"verifier: could not finish: {describe_os_error(exc)}", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK
+    except sqlite3.OperationalError as exc:  # the history store: disk full, read-only, locked
+        print(f"verifier: could not finish: history store: {exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_CHECK
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``strerror: filename`` (``-> filename2``), or the error's own text."""
+    if not exc.strerror:
+        return str(exc) or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2}"
+    return f"{exc.strerror}{where}"
