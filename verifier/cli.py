@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check events (tier rules; sources too unless --offline)",
         description=(
             "Check events: the tier rules, then (unless --offline) every source URL. "
-            "Exit 0 pass, 1 fail, 2 usage error, 3 could not check (network outage)."
+            "Exit 0 pass, 1 fail, 2 usage or configuration error, 3 could not check "
+            "(network outage, archive unreachable, history not writable), 130 Ctrl-C."
         ),
     )
     check.add_argument(
@@ -105,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "The nightly run: every event, the URLs due for a check (new, failing, or past "
             "their TTL), archiving, history, and the reports folder. Resumes a run that was "
-            "killed. Exit 0 done, 1 an event fails, 2 usage error, 3 could not check."
+            "killed. Exit 0 done, 1 an event fails, 2 usage or configuration error, 3 could "
+            "not check or run (outage, archive unreachable, interrupted, not writable)."
         ),
     )
     run.add_argument("--full", action="store_true", help="recheck every URL, whatever its TTL")
@@ -175,9 +177,11 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 
     with asyncio.Runner() as runner:
         loop = runner.get_loop()
-        # Not the main thread, or no signals here: asyncio's own handling remains.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, on_interrupt, loop)
+        # Like asyncio's own handler: only where Ctrl-C raises KeyboardInterrupt now (not in
+        # a thread, nor where SIGINT is ignored, as for ``nohup`` and background jobs).
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGINT, on_interrupt, loop)
         try:
             result = runner.run(main)
         except asyncio.CancelledError:
