@@ -450,3 +450,21 @@ async def test_site_mode_serves_only_published_pages(
     with pytest.raises(ValueError, match="unknown host"):
         web.publish("127.0.0.99", ["/x"])
     assert web.errors == []
+
+
+async def test_flaky_host_fails_a_seeded_share_of_requests(client: httpx.AsyncClient) -> None:
+    async def statuses(seed: int) -> list[int]:
+        async with LoopWeb(2, host_failure_rate={"127.0.0.2": 0.3}, failure_seed=seed) as web:
+            web.publish(0, ["/page"])
+            codes = [(await client.get(web.url(0, "/page"))).status_code for _ in range(200)]
+            assert (await client.get(web.url(1, "/ok/steady"))).status_code == 200
+            web.reset_counters()  # the sequence starts over
+            again = [(await client.get(web.url(0, "/page"))).status_code for _ in range(200)]
+            assert again == codes
+            return codes
+
+    first = await statuses(seed=1)
+    assert set(first) == {200, 503}
+    assert 30 <= first.count(503) <= 90  # about 30 %
+    assert await statuses(seed=1) == first
+    assert await statuses(seed=2) != first

@@ -38,6 +38,10 @@ anything else                       404 (or the host mode's fallback)
 
 Every response waits ``latency_ms`` first (constructor, per host via ``host_latency_ms``, or per
 request via the ``latency_ms`` query parameter / ``X-Loopweb-Latency-Ms`` header).
+Flaky hosts (``host_failure_rate={addr: p}``): each request to such a host answers 503 with
+probability ``p``, before anything else (published pages included); the draw is a hash of
+(``failure_seed``, host, target, nth request to that target), so a run that sends the same
+requests meets the same failures, and ``reset_counters`` starts the sequence over.
 Host modes (``host_modes={addr: mode}``, see ``HOST_MODES``): ``soft404``, ``home-redirect``,
 ``down`` (address reserved but not listening: connection refused), ``site`` (a real site: see
 below).
@@ -61,6 +65,7 @@ import email.utils
 import errno
 import functools
 import gzip
+import hashlib
 import html
 import ipaddress
 import itertools
@@ -673,6 +678,12 @@ def _published_page(web: LoopWeb, req: Request) -> Response:
     return _html(200, html_page(title, title, text, extra_head=canonical))
 
 
+def _draw(seed: int, host: str, target: str, nth: int) -> float:
+    """A uniform number in [0, 1) fixed by its arguments (flaky hosts)."""
+    digest = hashlib.blake2b(f"{seed} {host} {target} {nth}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 def _target_key(target: str) -> str:
     """Compare targets percent-decoded (and raw non-ASCII bytes read as UTF-8)."""
     with contextlib.suppress(UnicodeError):
@@ -710,6 +721,8 @@ class LoopWeb:
         host_modes: dict[str, str] | None = None,
         *,
         host_latency_ms: dict[str, float] | None = None,
+        host_failure_rate: dict[str, float] | None = None,
+        failure_seed: int = 0,
         trickle_interval: float = 1.0,
         header_limit: int = 64 * 1024,
         bomb_size: int = 256 << 20,
@@ -731,6 +744,8 @@ class LoopWeb:
         self.port = port
         self.latency_ms = latency_ms
         self.host_latency_ms = dict(host_latency_ms or {})
+        self.host_failure_rate = dict(host_failure_rate or {})
+        self.failure_seed = failure_seed
         self.trickle_interval = trickle_interval
         self.header_limit = header_limit
         self.bomb_size = bomb_size
@@ -1160,6 +1175,9 @@ class LoopWeb:
         return await self._act(reply, req, reader, writer)
 
     async def _dispatch(self, req: Request) -> Reply:
+        rate = self.host_failure_rate.get(req.host)
+        if rate and _draw(self.failure_seed, req.host, req.target, req.nth) < rate:
+            return _status_page(503, req)
         published = self._published.get(req.host)
         if published and _target_key(req.target) in published:
             return _published_page(self, req)

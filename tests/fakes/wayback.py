@@ -376,7 +376,12 @@ class Fault:
 
 @dataclass
 class RequestRecord:
-    """One request seen by the fake (control requests excluded). ``status=None``: dropped."""
+    """One request seen by the fake (control requests excluded). ``status=None``: dropped.
+
+    ``at`` is the fake clock's time; ``received`` is the real ``time.monotonic()`` of its
+    arrival (the same clock in every process of the machine), for "did a request start
+    after the client was told to stop?".
+    """
 
     at: datetime
     method: str
@@ -387,6 +392,7 @@ class RequestRecord:
     client: str
     family: str
     status: int | None = None
+    received: float = field(default_factory=time.monotonic)
 
     @property
     def params(self) -> list[tuple[str, str]]:
@@ -638,6 +644,7 @@ class FakeWayback:
     # ---- request flow
 
     async def _endpoint(self, request: Request) -> Response:
+        received = time.monotonic()
         req = await _Req.read(request)
         if req.path.startswith("/__fake__/"):
             with self._lock:
@@ -654,6 +661,7 @@ class FakeWayback:
                 req.body,
                 req.client,
                 _family(req.path),
+                received=received,
             )
             self.log.append(record)
             if self._t() < self._blocked_until.get(req.client, -math.inf):
