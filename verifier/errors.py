@@ -19,7 +19,8 @@ between exit 2 and 3 for paths: what only a change of ``config.toml`` (or of the
 names) can fix is configuration; a path of the right kind that the machine will not let us
 write (permissions, a read-only mount, a full disk) is "could not run", as an outage is.
 ``verifier.preflight`` raises both before any request; ``verifier.report_writer`` raises
-``CannotWriteError`` for a write that fails later. Ctrl-C ends any command with exit 130.
+``CannotWriteError`` for a write that fails later. Ctrl-C ends a command with exit 130
+(``run`` and ``schedule`` take SIGINT as a graceful stop instead).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -64,31 +63,32 @@ def preflight(
         writable_file(log_file, "the log file")
 
 
-def writable_folder(folder: Path, key: str) -> None:
-    """``folder`` exists as a folder we can create files in, or can be made with ``mkdir -p``."""
+def writable_folder(folder: Path, key: str, target: Path | None = None) -> None:
+    """``folder`` exists as a folder we can create files in, or can be made with ``mkdir -p``
+    (``target``, the file to be made there, names it in messages)."""
+    named = target or folder
     existing = folder
     while not _exists(existing, key):
         if existing.parent == existing:  # e.g. the working folder was deleted
-            raise CannotWriteError(f"cannot reach {folder} ({key}): no such folder")
+            raise CannotWriteError(f"cannot write {key} {named}: no folder above it exists")
         existing = existing.parent
     if not existing.is_dir():
         if existing == folder:
             raise PathKindError(f"{key}: {folder} is a file, not a folder")
         raise PathKindError(f"{key}: {existing} is a file, so {folder} cannot be a folder")
-    probe = existing / f".verifier-preflight.{secrets.token_hex(4)}.tmp"
+    probe = existing / f".verifier-preflight.{os.urandom(4).hex()}.tmp"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         probe.unlink()
     except OSError as exc:
-        where = "" if existing == folder else f" (to create {folder})"
-        message = f"cannot write in {existing}{where} ({key}): {exc.strerror}"
+        message = f"cannot write {key} {named}: {existing}: {exc.strerror}"
         raise CannotWriteError(message) from exc
 
 
 def writable_file(path: Path, key: str, header: bytes | None = None) -> None:
     """``path`` can be created in a writable folder, or is a regular file we can open
     read-write (starting with ``header``, unless empty)."""
-    writable_folder(path.parent, key)
+    writable_folder(path.parent, key, target=path)
     _usable_file(path, key, header)
 
 
@@ -107,7 +107,7 @@ def _usable_file(path: Path, key: str, header: bytes | None) -> None:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise CannotWriteError(f"cannot write {path} ({key}): {exc.strerror}") from exc
+        raise CannotWriteError(f"cannot write {key} {path}: {exc.strerror}") from exc
     if header is not None and start and start != header:
         raise PathKindError(f"{key}: {path} is not a SQLite database")
 
@@ -122,5 +122,5 @@ def _exists(path: Path, key: str) -> bool:
             raise PathKindError(f"{key}: {path} is a broken symbolic link") from None
         return False
     except OSError as exc:
-        raise CannotWriteError(f"cannot reach {path} ({key}): {exc.strerror}") from exc
+        raise CannotWriteError(f"cannot write {key} {path}: {exc.strerror}") from exc
     return True
