@@ -35,6 +35,8 @@ async def nightly_job(
     loop = asyncio.get_running_loop()
     installed = []
     for signum in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            continue  # started under nohup or in the background: leave it ignored
         try:
             loop.add_signal_handler(signum, _stopper(stop, signum))
             installed.append(signum)

@@ -164,12 +164,16 @@ class LinkChecker:
             waits.append(asyncio.ensure_future(stop.wait()))
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if not everything.done():  # stopped, or the network is down: wind down now
-                self.stop_requests([*workers, *self._probes.values()])
+        except asyncio.CancelledError:
+            for task in workers:  # this run is cancelled: so are its workers, at once
+                task.cancel()
+            raise
         finally:
             for waiting in waits[1:]:
                 waiting.cancel()
-            results = await everything  # if this run is cancelled, so are its workers
+        if not everything.done():  # stopped, or the network is down: wind down now
+            self.stop_requests([*workers, *self._probes.values()])
+        results = await everything
         for result in results:
             if isinstance(result, Exception):
                 raise result  # a worker's bug surfaces here, never silently
