@@ -468,3 +468,16 @@ async def test_flaky_host_fails_a_seeded_share_of_requests(client: httpx.AsyncCl
     assert 30 <= first.count(503) <= 90  # about 30 %
     assert await statuses(seed=1) == first
     assert await statuses(seed=2) != first
+
+
+def test_take_down_makes_one_host_refuse_connections() -> None:
+    with LoopWeb(2).running_in_thread() as web, httpx.Client(timeout=3, trust_env=False) as c:
+        assert c.get(web.url(0, "/ok/a")).status_code == 200  # a kept-alive connection
+        web.take_down(0)
+        with pytest.raises(httpx.TransportError):  # the kept-alive connection was dropped
+            c.get(web.url(0, "/ok/a"))
+        with pytest.raises(httpx.ConnectError):  # and a new one is refused
+            c.get(web.url(0, "/ok/a"))
+        assert c.get(web.url(1, "/ok/b")).status_code == 200
+        with pytest.raises(ValueError, match="not listening"):
+            web.take_down(0)

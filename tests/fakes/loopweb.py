@@ -44,7 +44,7 @@ probability ``p``, before anything else (published pages included); the draw is 
 requests meets the same failures, and ``reset_counters`` starts the sequence over.
 Host modes (``host_modes={addr: mode}``, see ``HOST_MODES``): ``soft404``, ``home-redirect``,
 ``down`` (address reserved but not listening: connection refused), ``site`` (a real site: see
-below).
+below). ``web.take_down(host)`` makes a listening host refuse connections from then on.
 
 Published pages: ``web.publish(host, paths)`` registers exact targets (path + query, compared
 percent-decoded) that answer 200 with a page titled from the path, on any host and before
@@ -755,6 +755,7 @@ class LoopWeb:
         self._acct = _Accounting(log_limit)
         self._conn_ids = itertools.count(1)
         self._servers: list[asyncio.Server] = []
+        self._server_of: dict[str, asyncio.Server] = {}
         self._reserved: list[socket.socket] = []
         self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._closing = False
@@ -918,6 +919,7 @@ class LoopWeb:
                         self._on_connect, sock=sock, limit=self.header_limit, backlog=self.backlog
                     )
                     self._servers.append(server)
+                    self._server_of[addr] = server
                 else:
                     self._reserved.append(sock)
         except BaseException:
@@ -960,6 +962,7 @@ class LoopWeb:
         """Stop listening and drop every connection, hanging ones included."""
         self._closing = True
         servers, self._servers = self._servers, []
+        self._server_of = {}
         for server in servers:
             server.close()
         for _ in range(3):  # let just-accepted connections start and notice _closing
@@ -976,6 +979,35 @@ class LoopWeb:
         self._reserved = []
         for _ in range(3):  # let aborted transports run connection_lost
             await asyncio.sleep(0)
+
+    def take_down(self, host: int | str) -> None:
+        """Stop listening on one host from now on (connections refused, as a site whose
+        server is down) and drop its open connections. Safe from any thread."""
+        addr = self.addr(host)
+        loop = self._loop
+        if loop is None or addr not in self._server_of:
+            raise ValueError(f"{addr} is not listening")
+
+        def close() -> None:
+            server = self._server_of.pop(addr, None)
+            if server is not None:
+                server.close()
+            for writer in list(self._conns.values()):
+                if writer.get_extra_info("sockname")[0] == addr:
+                    writer.transport.abort()
+
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            done = threading.Event()
+
+            def close_and_tell() -> None:
+                close()
+                done.set()
+
+            loop.call_soon_threadsafe(close_and_tell)
+            if not done.wait(10):
+                raise RuntimeError("loopweb thread did not take the host down in time")
+        else:
+            close()
 
     async def __aenter__(self) -> LoopWeb:
         return await self.start()
