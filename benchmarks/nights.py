@@ -24,25 +24,13 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from tests.nightly_support import IN_FLIGHT_SLACK, NIGHT_SCALE, Night, Nights, NightsOptions
-
-
-def row(night: Night) -> str:
-    p = night.process
-    state = "HUNG" if p.timed_out else f"{p.code:>4}"
-    line = (
-        f"{night.label:<20} {state:>5} {p.wall:>8.1f} {p.peak_rss_mib:>9.0f} "
-        f"{night.web_requests:>8} {night.wayback_requests:>8}"
-    )
-    if p.signalled_at is not None:
-        last = night.web_last_after_signal
-        line += (
-            f"   signal→exit {p.stop_to_exit:.2f} s; started after it: web "
-            f"{night.web_after_signal} (+{night.web_in_slack} within {IN_FLIGHT_SLACK} s"
-            + (f", last at +{last:.3f} s" if last is not None else "")
-            + f"), wayback {night.wayback_after_signal} (+{night.wayback_in_slack})"
-        )
-    return line
+from tests.nightly_support import (
+    FIGURES_HEADER,
+    IN_FLIGHT_SLACK,
+    NIGHT_SCALE,
+    Nights,
+    NightsOptions,
+)
 
 
 def main() -> None:
@@ -55,9 +43,6 @@ def main() -> None:
     options = NightsOptions(
         stride=args.stride, seed=args.seed, latency_ms=args.latency, timeout=args.timeout
     )
-    header = (
-        f"{'process':<20} {'exit':>5} {'wall s':>8} {'peak MiB':>9} {'web req':>8} {'wb req':>8}"
-    )
     with tempfile.TemporaryDirectory() as tmp:
         with Nights(Path(tmp) / "nights", options) as nights:
             print(
@@ -66,18 +51,21 @@ def main() -> None:
                 f"and 5; Wayback time scaled by {NIGHT_SCALE:.5f}; seed {args.seed}, "
                 f"+{args.latency:g} ms latency"
             )
-            print(header, flush=True)
+            print(FIGURES_HEADER, flush=True)
             for step in (nights.first_night, nights.second_night, nights.third_night):
-                print(row(step()), flush=True)
+                print(step().figures(), flush=True)
                 if nights.nights[-1].process.timed_out:
                     print(nights.nights[-1].diagnosis())
                     return
             killed, after_kill, restart = nights.killed_night()
-            print(row(killed) + f"; web requests 0.25-2 s after the kill: {after_kill}")
-            print(row(restart), flush=True)
+            print(
+                killed.figures()
+                + f"; web requests {IN_FLIGHT_SLACK}-2 s after the kill: {after_kill}"
+            )
+            print(restart.figures(), flush=True)
             run = nights.summary()["run"]
             print(f"{'':<20} restart: resumed {run['resumed']}, with {run['resumed_with']} URLs")
-            print(row(nights.stopped_night()), flush=True)
+            print(nights.stopped_night().figures(), flush=True)
             print(f"{'':<20} runs table: {[state for _, state, _ in nights.runs()]}")
             second = nights.nights[1]
             print(
@@ -86,7 +74,7 @@ def main() -> None:
             )
         quarter = dataclasses.replace(options, stride=4 * args.stride)
         with Nights(Path(tmp) / "schedule", quarter, schedule=True) as nights:
-            print(row(nights.scheduled_stop()))
+            print(nights.scheduled_stop().figures())
             print(f"{'':<20} runs table: {[state for _, state, _ in nights.runs()]}")
 
 

@@ -344,6 +344,12 @@ class NightsOptions:
     """Share of the URLs that answer 404 every night."""
 
 
+FIGURES_HEADER = (
+    f"{'process':<20} {'exit':>5} {'wall s':>8} {'peak MiB':>9} {'web req':>8} {'wb req':>8}"
+)
+"""Column names of ``Night.figures``."""
+
+
 @dataclass(slots=True)
 class Night:
     """One ``verifier`` process of the scenario, with the servers' view of it."""
@@ -369,6 +375,24 @@ class Night:
     @property
     def code(self) -> int:
         return self.process.code
+
+    def figures(self) -> str:
+        """One line: exit, wall time, peak RSS, requests; after a signal, what followed."""
+        p = self.process
+        state = "HUNG" if p.timed_out else f"{p.code:>4}"
+        line = (
+            f"{self.label:<20} {state:>5} {p.wall:>8.1f} {p.peak_rss_mib:>9.0f} "
+            f"{self.web_requests:>8} {self.wayback_requests:>8}"
+        )
+        if p.signalled_at is not None:
+            last = self.web_last_after_signal
+            line += (
+                f"   signal→exit {p.stop_to_exit:.2f} s; started after it: web "
+                f"{self.web_after_signal} (+{self.web_in_slack} within {IN_FLIGHT_SLACK} s"
+                + (f", last at +{last:.3f} s" if last is not None else "")
+                + f"), wayback {self.wayback_after_signal} (+{self.wayback_in_slack})"
+            )
+        return line
 
     def diagnosis(self) -> str:
         """What to print when this night's assertions fail."""
