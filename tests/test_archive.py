@@ -17,7 +17,7 @@ from tests.fakes.wayback import (
     FakeWaybackConfig,
     SpnOutcome,
 )
-from verifier.archive import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive import ArchiveQueue, Archiver, ArchiveTask, MemoryArchiveStore
 from verifier.config import WaybackSettings
 from verifier.models import ArchiveState, Verdict
 from verifier.wayback import WaybackClient
@@ -281,3 +281,25 @@ async def test_recent_lookups_are_reused_across_runs() -> None:
     fake.advance(31 * 86400)  # past recheck_days: asked again
     await archive(fake, [ArchiveTask(URL)], store=store)
     assert len(fake.requests(family="cdx")) > asked
+
+
+def test_the_queue_passes_over_tasks_whose_verdict_is_still_to_come() -> None:
+    ready = {"https://a.example/1", "https://c.example/3"}
+    ranked = [
+        ArchiveTask("https://b.example/2"),  # best, but liveness has not reached it yet
+        ArchiveTask("https://a.example/1"),
+        ArchiveTask("https://d.example/4", "https://web.archive.org/web/2020/https://d.example/4"),
+        ArchiveTask("https://c.example/3"),
+    ]
+    queue = ArchiveQueue(ranked, lambda url: url in ready)
+    taken = [queue.take().url for _ in range(3)]
+    assert taken == ["https://a.example/1", "https://d.example/4", "https://c.example/3"]
+    assert len(queue) == 1
+    ready.add("https://b.example/2")
+    assert queue.take().url == "https://b.example/2"
+    assert not queue
+
+
+def test_the_queue_waits_for_the_oldest_when_nothing_else_can_go() -> None:
+    queue = ArchiveQueue([ArchiveTask(f"https://x.example/{n}") for n in range(3)], lambda _: False)
+    assert [queue.take().url for _ in range(3)] == [f"https://x.example/{n}" for n in range(3)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -93,6 +94,44 @@ class ArchiveRun:
     archive_down: str | None = None
 
 
+LOOKAHEAD = 64
+"""Tasks the archive queue passes over while their liveness verdicts are still to come."""
+
+
+class ArchiveQueue:
+    """Archive tasks, best first. A task that needs its source's liveness verdict (one
+    without an ``archive_url``) while that verdict is still to come is passed over — at most
+    ``LOOKAHEAD`` of them — so workers spend the time budget on lookups instead of waits
+    (on a first night, liveness reaches most URLs late)."""
+
+    def __init__(self, ranked: Sequence[ArchiveTask], has_verdict: Callable[[str], bool]):
+        self._queue = list(reversed(ranked))  # pop() from the end takes the best
+        self._waiting: deque[ArchiveTask] = deque()
+        self._has_verdict = has_verdict
+
+    def __len__(self) -> int:
+        return len(self._queue) + len(self._waiting)
+
+    def take(self) -> ArchiveTask:
+        """The best task that can go ahead now; else the one passed over longest."""
+        for task in self._waiting:
+            if self._has_verdict(task.url):
+                self._waiting.remove(task)
+                return task
+        while self._queue and len(self._waiting) < LOOKAHEAD:
+            task = self._queue.pop()
+            if task.archive_url or self._has_verdict(task.url):
+                return task
+            self._waiting.append(task)
+        return self._waiting.popleft() if self._waiting else self._queue.pop()
+
+    def give_back(self, task: ArchiveTask) -> None:
+        self._waiting.appendleft(task)
+
+    def left(self) -> list[ArchiveTask]:
+        return [*self._waiting, *reversed(self._queue)]
+
+
 class Archiver:
     """Runs archive tasks against a ``WaybackClient``, its own queue beside the liveness checks."""
 
@@ -115,11 +154,17 @@ class Archiver:
         self._polling: set[asyncio.Task[Any]] = set()
         self._failures_in_a_row = 0
 
-    async def run(self, tasks: Sequence[ArchiveTask], verdict_of: VerdictOf) -> ArchiveRun:
-        """Process ``tasks`` in priority order until done or the time budget is spent."""
+    async def run(
+        self,
+        tasks: Sequence[ArchiveTask],
+        verdict_of: VerdictOf,
+        has_verdict: Callable[[str], bool] = lambda _: True,
+    ) -> ArchiveRun:
+        """Process ``tasks`` in priority order until done or the time budget is spent;
+        ``has_verdict`` says whether ``verdict_of`` would answer a URL without waiting."""
         result = ArchiveRun()
-        queue = sorted(tasks, key=lambda task: task.priority(self._store.get(task.key)))
-        queue.reverse()  # pop() from the end takes the highest priority
+        ranked = sorted(tasks, key=lambda task: task.priority(self._store.get(task.key)))
+        queue = ArchiveQueue(ranked, has_verdict)
         deadline = time.monotonic() + self._settings.time_budget
         if not self._client.can_save:
             result.notices.append(
@@ -134,11 +179,11 @@ class Archiver:
                 and result.archive_down is None
                 and not self._stop.is_set()
             ):
-                task = queue.pop()
+                task = queue.take()
                 try:
                     info = await self.preserve(task, verdict_of, result)
                 except WaybackStopped:
-                    queue.append(task)  # left for the next run, like the rest of the queue
+                    queue.give_back(task)  # left for the next run, like the rest of the queue
                     return
                 result.records[task.key] = info
                 if info.state is not ArchiveState.UNVERIFIED:
@@ -153,7 +198,7 @@ class Archiver:
             spent = "the run was stopped" if self._stop.is_set() else "the time budget was spent"
             reason = result.archive_down or spent
             result.notices.append(f"{len(queue)} sources left for the next run ({reason})")
-            for task in queue:
+            for task in queue.left():
                 known = self._store.get(task.key)
                 result.records[task.key] = known or ArchiveInfo(
                     state=ArchiveState.UNVERIFIED, detail="not reached in this run"

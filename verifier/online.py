@@ -80,6 +80,13 @@ class VerdictBoard:
         if not future.done():
             future.set_result(observation.verdict)
 
+    def has_verdict(self, url: str) -> bool:
+        """Would ``verdict_of`` answer ``url`` without waiting?"""
+        if self._closed or url not in self._checking:
+            return True
+        future = self._futures.get(url)
+        return future is not None and future.done()
+
     async def verdict_of(self, url: str) -> Verdict | None:
         future = self._futures.get(url)
         if future is not None and future.done():
@@ -152,7 +159,9 @@ async def check_sources(
     )
     try:
         async with LinkChecker(settings, transport=transport, clock=clock) as checker:
-            archiving = asyncio.create_task(archiver.run(tasks, board.verdict_of))
+            archiving = asyncio.create_task(
+                archiver.run(tasks, board.verdict_of, board.has_verdict)
+            )
             try:
                 run = await checker.check_all(
                     urls,
