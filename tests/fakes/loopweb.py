@@ -52,6 +52,42 @@ its mode. Publishing on a host without a mode puts it in ``site`` mode, where ``
 longer answers everything: only published targets and ``/`` exist, every other path is 404,
 and the rest of the grammar (``/status/...``, ``/hang/...``, ``/redirect/<n>/x`` → ``/ok/x``,
 which must then be published...) keeps working, so a site can mix behaviours.
+``web.publish(host, paths, Page(size=..., content_type=..., title=...))`` gives pages a
+realistic size (the body is exactly ``size`` bytes) or makes them PDFs (no title).
+``web.alias(host, target, "/status/410/x")`` serves a realistic URL as any grammar path
+(``/hang/x``, ``/cloudflare/x``, ``/gone-home/x``...); aliases come before published pages.
+
+Real-world sites (``LoopWeb(sites={addr: Site(...)})`` or ``web.set_site``), for the shapes of
+``shared/REALWORLD.md``. Every page of a site shares its chrome (header, navigation, footer),
+so pages differ by title and main text. Order: HEAD lie, alias, ``/`` (the site's home),
+published page, path grammar, then the unknown path's section mode:
+
+- titles: ``Site(titles="slug")`` (the default) titles a published page from its last
+  segment (``/politics/senate-probe-into-fund-12`` → "Senate probe into fund | Name");
+  ``titles="id"`` gives a headline that shares no word with the URL (``/article?id=123``,
+  ``/2024/05/12/123456``); ``titles="path"`` keeps the plain loopweb title.
+- ``Site(sections={"news": MODE}, unknown=MODE)``: what an unknown ``/<section>/<anything>``
+  (``sections``) or any other unknown path (``unknown``) answers:
+  ``404`` (default); ``cms`` 200 with *another* article, title and body from a hash of the
+  path (every slug differs, as CMSs that ignore the slug); ``not-found`` a 200 "not found"
+  page in the site's one shape (``NOT_FOUND_SHAPES``: "Page Not Found", "404", "Error",
+  "Sorry, we couldn't find that page", "Page not found – Name", "Oops! That page can’t be
+  found.", or the site name as title with a "not found" ``<h1>``; some echo the path, so two
+  answers differ byte for byte but not in shape; ``Site(not_found_shape=i)`` picks one, else
+  the address does); ``generic`` the home page byte for byte (home title, no "not found"
+  words: only a content-comparing probe tells); ``home`` a 301 to ``/``.
+- ``Site(head=200)``: HEAD answers 200 for every path while GET tells the truth; ``head=403``,
+  ``405``, ``501`` (or ``404``) answer that to every HEAD. HEAD answers keep the connection.
+
+TLS: ``LoopWeb(ssl_context=make_tls().context)`` serves every host over TLS (``https://``
+URLs); ``make_tls(names, ips)`` makes a throwaway CA (trustme), a certificate for ``names``
+(default ``*.bench.test``) and optionally one for IP addresses (served to clients that send
+no SNI), and writes the CA's PEM for clients (``Tls.ca_pem``). ``tls_delay_ms`` waits before
+each handshake, standing in for its round trips. Accounting per host: TCP connections
+accepted (``connections_by_host``), TLS handshakes completed (``handshakes_by_host``) and
+failed (``tls_failures_by_host``), requests per method (``requests_by_method_by_host``).
+Connections are kept alive (HTTP/1.1 with a Content-Length, HEAD answers included) until the
+client closes them.
 
 Run standalone: ``python -m tests.fakes.loopweb --hosts 5 --latency-ms 20``.
 """
@@ -70,33 +106,43 @@ import html
 import ipaddress
 import itertools
 import json
+import random
 import signal
 import socket
+import ssl
 import struct
 import sys
+import tempfile
 import threading
 import time
 import zlib
 from collections import Counter, defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
+from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 __all__ = [
     "HOST_MODES",
     "LOGGED_HEADERS",
+    "NOT_FOUND_SHAPES",
     "Action",
     "HostMode",
     "LogEntry",
     "LoopWeb",
+    "Page",
     "Request",
     "Response",
+    "SectionMode",
+    "Site",
     "Stats",
+    "Tls",
     "gzip_bomb",
     "loopback_addresses",
+    "make_tls",
 ]
 
 LOGGED_HEADERS = (
@@ -249,8 +295,15 @@ class Stats:
     inflight_by_host: dict[str, int]
     max_inflight_by_host: dict[str, int]
     connections_by_host: dict[str, int]
+    """TCP connections accepted."""
     log: list[LogEntry]
     errors: list[str]
+    requests_by_method_by_host: dict[str, Counter[str]] = field(default_factory=dict)
+    """host -> Counter of request methods."""
+    handshakes_by_host: dict[str, int] = field(default_factory=dict)
+    """TLS handshakes completed (TLS webs only)."""
+    tls_failures_by_host: dict[str, int] = field(default_factory=dict)
+    """TLS handshakes that failed (the client refused the certificate, left, timed out)."""
 
 
 class _Accounting:
@@ -271,6 +324,9 @@ class _Accounting:
             self.times: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
             self.max_inflight: Counter[str] = Counter(+self.inflight)
             self.connections: Counter[str] = Counter()
+            self.handshakes: Counter[str] = Counter()
+            self.tls_failures: Counter[str] = Counter()
+            self.by_method: defaultdict[str, Counter[str]] = defaultdict(Counter)
             self.log: deque[LogEntry] = deque(maxlen=self.log_limit)
             self.errors: list[str] = []
 
@@ -288,6 +344,7 @@ class _Accounting:
             self.by_host[req.host] += 1
             self.by_key[req.method, req.host, req.target] += 1
             self.by_target[req.host, req.target] += 1
+            self.by_method[req.host][req.method] += 1
             self.times[req.host, req.target].append(req.time)
             self.log.append(entry)
             n = self.inflight[req.host] = self.inflight[req.host] + 1
@@ -310,6 +367,9 @@ class _Accounting:
                 dict(self.connections),
                 list(self.log),
                 list(self.errors),
+                {host: Counter(c) for host, c in self.by_method.items()},
+                dict(self.handshakes),
+                dict(self.tls_failures),
             )
 
 
@@ -388,7 +448,7 @@ async def _r_home(web: LoopWeb, req: Request, args: list[str]) -> Reply | None:
 
 async def _r_ok(web: LoopWeb, req: Request, args: list[str]) -> Reply:
     title = _humanize(args) or "OK"
-    canonical = f'<link rel="canonical" href="http://{req.host}:{web.port}{req.path}">\n'
+    canonical = f'<link rel="canonical" href="{web.base_url(req.host)}{req.path}">\n'
     text = f"This is the page at {req.path} on {req.host}. It exists and answers 200."
     return _html(200, html_page(title, title, text, extra_head=canonical))
 
@@ -667,13 +727,27 @@ def _site_mode(web: LoopWeb, req: Request) -> Reply | None:
     return None
 
 
+def _aliased(req: Request, to: str) -> Request:
+    split = urlsplit(to)
+    return replace(
+        req,
+        target=to,
+        path=split.path or "/",
+        query=parse_qs(split.query, keep_blank_values=True),
+    )
+
+
 def _published_page(web: LoopWeb, req: Request) -> Response:
+    site = web.site_of(req.host)
+    page = web.page_of(req.host, req.target)
+    if site is not None or page is not None:
+        return _article_page(web, req, site or Site(titles="path"), page or Page())
     segments = [s for s in req.path.split("/") if s]
     query = urlsplit(req.target).query
     title = _humanize(segments) or f"Home of {req.host}"
     if query:
         title += f" ({unquote(query)})"
-    canonical = f'<link rel="canonical" href="http://{req.host}:{web.port}{req.target}">\n'
+    canonical = f'<link rel="canonical" href="{web.base_url(req.host)}{req.target}">\n'
     text = f"This is the published page {req.target} on {req.host}."
     return _html(200, html_page(title, title, text, extra_head=canonical))
 
@@ -691,6 +765,323 @@ def _target_key(target: str) -> str:
     return unquote(target)
 
 
+# --------------------------------------------------------------------------- real-world sites
+
+SectionMode = Literal["404", "cms", "not-found", "generic", "home"]
+"""What an unknown path in a section (or on the whole host) answers on a ``Site``:
+
+``404``        a real 404 (the default)
+``cms``        200 with *another* article, different per slug (a CMS ignoring the slug)
+``not-found``  200 "not found" page in the site's shape (see ``NOT_FOUND_SHAPES``)
+``generic``    200 with the home page, byte for byte (no "not found" words anywhere)
+``home``       301 to ``/``
+"""
+
+_SECTION_MODES = frozenset(("404", "cms", "not-found", "generic", "home"))
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """How a host behaves like a real site (``LoopWeb(sites={addr: Site(...)})``).
+
+    ``sections`` maps a first path segment to a ``SectionMode`` for unknown paths
+    ``/<section>/<anything>``; other unknown paths (root-level ones included) answer
+    ``unknown``. Published pages and the path grammar come first, so a site mixes them.
+    """
+
+    name: str = ""
+    """Site name, used in titles (``"Senate probe | Name"``); default ``Site <addr>``."""
+    titles: Literal["path", "slug", "id"] = "slug"
+    """Published page titles: ``slug`` repeats the last segment's words + `` | Name``
+    (``/politics/senate-probe-into-fund`` → ``Senate probe into fund | Name``); ``id`` is a
+    headline that shares no word with the URL (``/article?id=123``, ``/2024/05/12/123456``);
+    ``path`` is the plain loopweb title (path segments humanised)."""
+    unknown: SectionMode = "404"
+    sections: Mapping[str, SectionMode] = field(default_factory=dict)
+    not_found_shape: int | None = None
+    """Index into ``NOT_FOUND_SHAPES``; None picks one from the host address."""
+    head: int | None = None
+    """HEAD answers this status for every path whatever GET says (200, 403, 404, 405, 501)."""
+
+    def mode_for(self, path: str) -> SectionMode:
+        """The mode of an unknown ``path`` on this site."""
+        segments = [s for s in path.split("/") if s]
+        if len(segments) > 1:
+            return self.sections.get(segments[0], self.unknown)
+        return self.unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A published page's shape (``web.publish(host, paths, Page(...))``)."""
+
+    size: int | None = None
+    """Body bytes exactly (filled with paragraphs); None: a small page of a few KiB."""
+    content_type: str = "text/html; charset=utf-8"
+    """``application/pdf`` serves a PDF-looking body without a title."""
+    title: str | None = None
+    """None: from the path and the site's title style."""
+
+
+NOT_FOUND_SHAPES: tuple[tuple[str, str, str], ...] = (
+    ("Page Not Found", "Page Not Found", "The page you requested ({path}) could not be found."),
+    ("404", "404", "Nothing to see here."),
+    ("Error", "Error", "We could not find {path} on this server."),
+    ("Sorry, we couldn't find that page", "Sorry, we couldn't find that page",
+     "Try the search box or start again from the home page."),
+    ("Page not found – {site}", "Page not found", "Nothing lives at {path} any more."),
+    ("Oops! That page can’t be found.", "Oops! That page can’t be found.",
+     "It looks like nothing was found at this location. Maybe try a search?"),
+    ("{site}", "Page not found", "The address {path} does not match any page on {site}."),
+    ("{site}", "404 - File or directory not found.",
+     "The resource you are looking for might have been removed, had its name changed, or is "
+     "temporarily unavailable."),
+    ("{site}", "Sorry, the page you were looking for doesn't exist", "You asked for {path}."),
+)  # fmt: skip
+"""(title, first heading, text) of 200 "not found" pages; ``{site}`` is the site name and
+``{path}`` the requested path (echoed, so two such pages differ byte for byte)."""
+
+_HEADLINE_WORDS = (
+    "minister", "council", "harbour", "election", "pension", "railway", "mayor", "summit",
+    "budget", "inquiry", "tariff", "port", "energy", "charity", "treasury", "regulator",
+    "merger", "verdict", "customs", "mining", "festival", "hospital", "airline", "tunnel",
+    "weather", "museum", "campus", "stadium", "refinery", "pipeline", "satellite", "vaccine",
+)  # fmt: skip
+_PROSE_WORDS = (
+    "the", "a", "of", "and", "to", "in", "said", "officials", "documents", "reviewed", "by",
+    "which", "was", "were", "according", "people", "familiar", "with", "matter", "records",
+    "show", "that", "last", "year", "company", "payments", "through", "accounts", "held",
+    "abroad", "spokesperson", "declined", "comment", "statement", "later", "added", "it",
+    "has", "not", "been", "previously", "reported", "investigators", "agency", "filed",
+)  # fmt: skip
+
+
+def _seeded(*parts: object) -> random.Random:
+    digest = hashlib.blake2b(" ".join(map(str, parts)).encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+@functools.cache
+def _paragraph_pool() -> tuple[str, ...]:
+    rng = random.Random(20240512)
+    pool = []
+    for _ in range(97):
+        words = rng.choices(_PROSE_WORDS, k=rng.randint(40, 90))
+        sentence = " ".join(words)
+        pool.append(f"<p>{sentence[:1].upper()}{sentence[1:]}.</p>\n")
+    return tuple(pool)
+
+
+def _paragraphs(rng: random.Random, size: int) -> str:
+    """Prose of about ``size`` characters, chosen by ``rng``."""
+    pool, out, total = _paragraph_pool(), [], 0
+    while total < size:
+        piece = rng.choice(pool)
+        out.append(piece)
+        total += len(piece)
+    return "".join(out)
+
+
+def _headline(rng: random.Random) -> str:
+    words = rng.sample(_HEADLINE_WORDS, rng.randint(3, 5))
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _site_name(site: Site, host: str) -> str:
+    return site.name or f"Site {host}"
+
+
+def _site_html(
+    req: Request, site: Site, title: str, heading: str, main: str, *, canonical: str = ""
+) -> str:
+    """A page in the site's chrome: the same header, navigation and footer on every page."""
+    e = html.escape
+    name = _site_name(site, req.host)
+    sections = sorted(site.sections) or ["news"]
+    nav = "".join(f'<li><a href="/{e(s)}/">{e(s.title())}</a></li>' for s in sections)
+    rng = _seeded("chrome", req.host, name)
+    footer = "".join(f'<li><a href="/about/{i}">{e(_headline(rng))}</a></li>' for i in range(24))
+    link = f'<link rel="canonical" href="{e(canonical)}">\n' if canonical else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta property="og:site_name" content="{e(name)}">\n{link}'
+        '<link rel="stylesheet" href="/static/site.css">\n</head>\n<body>\n'
+        f'<header><a class="logo" href="/">{e(name)}</a><nav><ul>{nav}</ul></nav></header>\n'
+        f"<main>\n<h1>{e(heading)}</h1>\n{main}</main>\n"
+        f"<footer><ul>{footer}</ul><p>© {e(name)}</p></footer>\n</body>\n</html>\n"
+    )
+
+
+def _slug_words(segments: list[str]) -> str:
+    """``senate-probe-into-fund-123.html`` → ``Senate probe into fund`` ('' if no words)."""
+    last = unquote(segments[-1]) if segments else ""
+    for ext in (".html", ".htm", ".php", ".aspx", ".shtml"):
+        last = last.removesuffix(ext)
+    words = [w for w in last.replace("_", "-").split("-") if w and not w.isdigit()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _site_home(web: LoopWeb, req: Request, site: Site) -> Response:
+    """The home page; also what a ``generic`` section answers, identical for every path."""
+    name = _site_name(site, req.host)
+    rng = _seeded("home", req.host, name)
+    teasers = "".join(
+        f"<article><h2>{html.escape(_headline(rng))}</h2></article>\n" for _ in range(12)
+    )
+    body = _site_html(req, site, name, name, teasers + _paragraphs(rng, 3000))
+    return _html(200, body.encode())
+
+
+def _cms_page(web: LoopWeb, req: Request, site: Site) -> Response:
+    """Some other article: title and body follow from the path, so every slug differs."""
+    rng = _seeded("cms", req.host, req.path)
+    title = _headline(rng)
+    main = f'<p class="byline">By {html.escape(_headline(rng))}</p>\n'
+    main += _paragraphs(rng, rng.randint(2_000, 20_000))
+    page = _site_html(req, site, f"{title} | {_site_name(site, req.host)}", title, main)
+    return _html(200, page.encode())
+
+
+def _not_found_page(web: LoopWeb, req: Request, site: Site) -> Response:
+    """A 200 "not found" page in the site's one shape (it echoes the path in some shapes)."""
+    shape = site.not_found_shape
+    if shape is None:
+        shape = _seeded("shape", req.host).randrange(len(NOT_FOUND_SHAPES))
+    title, heading, text = NOT_FOUND_SHAPES[shape % len(NOT_FOUND_SHAPES)]
+    values = {"site": _site_name(site, req.host), "path": unquote(req.path)}
+    main = f"<p>{html.escape(text.format(**values))}</p>\n"
+    main += '<form action="/search"><input name="q"><button>Search</button></form>\n'
+    page = _site_html(req, site, title.format(**values), heading.format(**values), main)
+    return _html(200, page.encode())
+
+
+def _site_unknown(web: LoopWeb, req: Request, site: Site) -> Reply | None:
+    mode = site.mode_for(req.path)
+    if mode == "cms":
+        return _cms_page(web, req, site)
+    if mode == "not-found":
+        return _not_found_page(web, req, site)
+    if mode == "generic":
+        return _site_home(web, req, site)
+    if mode == "home":
+        return _redirect("/", 301)
+    return None
+
+
+def _head_lie(status: int, web: LoopWeb, req: Request, site: Site) -> Response:
+    if status == 200:
+        return _site_home(web, req, site)  # HEAD: the headers of some page, no body sent
+    resp = _status_page(status, req)
+    if status == 405:
+        resp.headers.append(("Allow", "GET, POST"))
+    return resp
+
+
+def _sized(prefix: str, filler: str, suffix: str, size: int) -> bytes:
+    head, tail = prefix.encode(), suffix.encode()
+    room = size - len(head) - len(tail)
+    if room <= 0:
+        return (head + tail)[:size]
+    body = filler.encode()
+    while len(body) < room:
+        body += body
+    return head + body[:room] + tail
+
+
+def _pdf(rng: random.Random, size: int) -> bytes:
+    head = "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    stream = "2 0 obj\n<< /Length 0 >>\nstream\n" + _paragraphs(rng, min(size, 4096))
+    return _sized(head, stream, "\nendstream\nendobj\n%%EOF\n", max(size, 200))
+
+
+def _article_page(web: LoopWeb, req: Request, site: Site, page: Page) -> Response:
+    """A published page of a site: title by the site's style, body of ``page.size``."""
+    segments = [s for s in req.path.split("/") if s]
+    rng = _seeded("article", req.host, req.target)
+    if page.content_type.startswith("application/pdf"):
+        return Response(200, _pdf(rng, page.size or 30_000), [("Content-Type", page.content_type)])
+    name = _site_name(site, req.host)
+    if page.title is not None:
+        title = heading = page.title
+    elif site.titles == "path":
+        query = urlsplit(req.target).query
+        heading = _humanize(segments) or f"Home of {req.host}"
+        title = heading + (f" ({unquote(query)})" if query else "")
+    else:
+        heading = (_slug_words(segments) if site.titles == "slug" else "") or _headline(rng)
+        title = f"{heading} | {name}"
+    main = f'<p class="byline">By {html.escape(_headline(rng))}</p>\n'
+    canonical = web.base_url(req.host) + req.target
+    if page.size is None:
+        text = _site_html(
+            req, site, title, heading, main + _paragraphs(rng, 2500), canonical=canonical
+        )
+        return _html(200, text.encode())
+    full = _site_html(req, site, title, heading, main + "\x00", canonical=canonical)
+    prefix, _, suffix = full.partition("\x00")
+    body = _sized(prefix, _paragraphs(rng, min(page.size, 32_768)), suffix, page.size)
+    return Response(200, body, [("Content-Type", page.content_type)])
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+class Tls(NamedTuple):
+    """A throwaway CA's server context and the CA certificate (PEM) clients must trust."""
+
+    context: ssl.SSLContext
+    ca_pem: Path
+
+
+def make_tls(
+    names: Iterable[str] = ("*.bench.test",),
+    ips: Iterable[str] = (),
+    directory: Path | None = None,
+) -> Tls:
+    """A server context with a certificate for ``names`` (wildcards allowed) signed by a new
+    CA, and the CA's PEM (written to ``directory``, default a new temporary folder).
+
+    With ``ips``, a client that sends no server name (one connecting to an IP address) gets a
+    second certificate listing those addresses (and ``names``), chosen by an SNI callback,
+    so named clients keep a small certificate.
+    """
+    import trustme  # noqa: PLC0415 (a dev dependency; plain-HTTP users need not have it)
+
+    ca = trustme.CA(organization_name="loopweb throwaway CA")
+    names, ips = list(names), list(ips)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.set_alpn_protocols(["http/1.1"])
+    ca.issue_cert(*names).configure_cert(context)
+    if ips:
+        by_ip = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        by_ip.set_alpn_protocols(["http/1.1"])
+        ca.issue_cert(*ips, *names).configure_cert(by_ip)
+
+        def pick(
+            conn: ssl.SSLSocket | ssl.SSLObject, server_name: str | None, _: ssl.SSLContext
+        ) -> None:
+            if server_name is None or _is_ip(server_name):
+                conn.context = by_ip
+
+        context.sni_callback = pick
+    folder = directory or Path(tempfile.mkdtemp(prefix="loopweb-ca-"))
+    pem = folder / "loopweb-ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    return Tls(context, pem)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 HOST_MODES: dict[str, HostMode] = {
     "normal": HostMode(),
     "soft404": HostMode(override=_soft404_mode),
@@ -702,6 +1093,13 @@ HOST_MODES: dict[str, HostMode] = {
 
 
 # --------------------------------------------------------------------------- server
+
+
+class _PausedProtocol(asyncio.StreamReaderProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()
+        super().connection_made(transport)
 
 
 class _BadRequest(Exception):
@@ -728,6 +1126,9 @@ class LoopWeb:
         bomb_size: int = 256 << 20,
         log_limit: int = 100_000,
         backlog: int = 1024,
+        ssl_context: ssl.SSLContext | None = None,
+        tls_delay_ms: float = 0,
+        sites: Mapping[str, Site] | None = None,
     ) -> None:
         self.hosts: list[str] = loopback_addresses(hosts) if isinstance(hosts, int) else list(hosts)
         if not self.hosts:
@@ -750,8 +1151,15 @@ class LoopWeb:
         self.header_limit = header_limit
         self.bomb_size = bomb_size
         self.backlog = backlog
+        self.ssl_context = ssl_context
+        self.tls_delay_ms = tls_delay_ms
         self._requested_port = port
         self._published: dict[str, set[str]] = defaultdict(set)
+        self._pages: dict[str, dict[str, Page]] = defaultdict(dict)
+        self._aliases: dict[str, dict[str, str]] = defaultdict(dict)
+        self._sites: dict[str, Site] = {}
+        for addr, site in (sites or {}).items():
+            self.set_site(addr, site)
         self._acct = _Accounting(log_limit)
         self._conn_ids = itertools.count(1)
         self._servers: list[asyncio.Server] = []
@@ -773,9 +1181,14 @@ class LoopWeb:
         """Address of host index ``host`` (or ``host`` itself if it is an address)."""
         return self.hosts[host] if isinstance(host, int) else host
 
+    @property
+    def scheme(self) -> str:
+        """``https`` when the web serves TLS, else ``http``."""
+        return "http" if self.ssl_context is None else "https"
+
     def base_url(self, host: int | str = 0) -> str:
-        """``http://ADDR:PORT`` of a host."""
-        return f"http://{self.addr(host)}:{self.port}"
+        """``http://ADDR:PORT`` (``https://`` with TLS) of a host."""
+        return f"{self.scheme}://{self.addr(host)}:{self.port}"
 
     def url(self, host: int | str = 0, path: str = "/") -> str:
         """Absolute URL of ``path`` (may carry a query) on a host."""
@@ -789,15 +1202,51 @@ class LoopWeb:
         """The HostMode of an address."""
         return HOST_MODES[self.host_modes.get(host, "normal")]
 
-    def publish(self, host: int | str, paths: Iterable[str]) -> None:
+    def publish(self, host: int | str, paths: Iterable[str], page: Page | None = None) -> None:
         """Make exact targets (path + query) on ``host`` answer 200 with a page titled from
-        the path; a host without a mode becomes a ``site``, where unpublished paths are 404."""
+        the path; a host without a mode becomes a ``site``, where unpublished paths are 404.
+        ``page`` sets the pages' size, content type or title."""
+        addr = self._known(host)
+        self.host_modes.setdefault(addr, "site")
+        for path in paths:
+            key = _target_key(path if path.startswith("/") else "/" + path)
+            self._published[addr].add(key)
+            if page is not None:
+                self._pages[addr][key] = page
+            else:
+                self._pages[addr].pop(key, None)
+
+    def alias(self, host: int | str, target: str, to: str) -> None:
+        """Serve the exact ``target`` on ``host`` as the grammar path ``to`` (for example
+        ``/status/410/x``, ``/hang/x``, ``/cloudflare/x``, ``/gone-home/x``), so a
+        behaviour can sit at a realistic URL. Aliases come before published pages."""
+        addr = self._known(host)
+        key = _target_key(target if target.startswith("/") else "/" + target)
+        self._aliases[addr][key] = to if to.startswith("/") else "/" + to
+
+    def set_site(self, host: int | str, site: Site) -> None:
+        """Make ``host`` a real-world ``Site`` (a host without a mode becomes a ``site``)."""
+        addr = self._known(host)
+        for mode in (site.unknown, *site.sections.values()):
+            if mode not in _SECTION_MODES:
+                raise ValueError(f"unknown section mode {mode!r} (have {sorted(_SECTION_MODES)})")
+        self.host_modes.setdefault(addr, "site")
+        self._sites[addr] = site
+
+    def page_of(self, host: int | str, target: str) -> Page | None:
+        """The ``Page`` a published target was given, if any."""
+        pages = self._pages.get(self.addr(host))
+        return pages.get(_target_key(target)) if pages else None
+
+    def site_of(self, host: int | str) -> Site | None:
+        """The ``Site`` of a host, if it has one."""
+        return self._sites.get(self.addr(host))
+
+    def _known(self, host: int | str) -> str:
         addr = self.addr(host)
         if addr not in self.hosts:
             raise ValueError(f"unknown host {addr}")
-        self.host_modes.setdefault(addr, "site")
-        for path in paths:
-            self._published[addr].add(_target_key(path if path.startswith("/") else "/" + path))
+        return addr
 
     def unpublish(self, host: int | str, paths: Iterable[str]) -> None:
         """Take published targets down again: they answer 404 from now on."""
@@ -855,6 +1304,27 @@ class LoopWeb:
         a = self._acct
         with a.lock:
             return dict(a.connections)
+
+    @property
+    def handshakes_by_host(self) -> dict[str, int]:
+        """Address -> TLS handshakes completed (empty without TLS)."""
+        a = self._acct
+        with a.lock:
+            return dict(a.handshakes)
+
+    @property
+    def tls_failures_by_host(self) -> dict[str, int]:
+        """Address -> TLS handshakes that failed (certificate refused, client gone...)."""
+        a = self._acct
+        with a.lock:
+            return dict(a.tls_failures)
+
+    @property
+    def requests_by_method_by_host(self) -> dict[str, Counter[str]]:
+        """Address -> Counter of request methods."""
+        a = self._acct
+        with a.lock:
+            return {host: Counter(c) for host, c in a.by_method.items()}
 
     @property
     def log(self) -> list[LogEntry]:
@@ -915,9 +1385,17 @@ class LoopWeb:
         try:
             for addr, sock in socks.items():
                 if self.mode_of(addr).listen:
-                    server = await asyncio.start_server(
-                        self._on_connect, sock=sock, limit=self.header_limit, backlog=self.backlog
-                    )
+                    if self.ssl_context is None:
+                        server = await asyncio.start_server(
+                            self._on_connect,
+                            sock=sock,
+                            limit=self.header_limit,
+                            backlog=self.backlog,
+                        )
+                    else:
+                        server = await self._loop.create_server(
+                            self._paused_protocol, sock=sock, backlog=self.backlog
+                        )
                     self._servers.append(server)
                     self._server_of[addr] = server
                 else:
@@ -1095,6 +1573,8 @@ class LoopWeb:
         with self._acct.lock:
             self._acct.connections[host] += 1
         try:
+            if self.ssl_context is not None and not await self._handshake(writer, host):
+                return
             while not self._closing:
                 try:
                     req = await self._read_head(reader, host, conn_id)
@@ -1118,6 +1598,28 @@ class LoopWeb:
             self._conns.pop(task, None)
             if not writer.is_closing():
                 writer.close()
+
+    def _paused_protocol(self) -> asyncio.StreamReaderProtocol:
+        """A stream protocol that stops reading as soon as the connection is made, so the
+        ClientHello stays in the socket for the TLS upgrade (``_handshake``) to read."""
+        return _PausedProtocol(asyncio.StreamReader(limit=self.header_limit), self._on_connect)
+
+    async def _handshake(self, writer: asyncio.StreamWriter, host: str) -> bool:
+        """Upgrade an accepted connection to TLS (after ``tls_delay_ms``, standing in for the
+        handshake's round trips); counts completed and failed handshakes."""
+        assert self.ssl_context is not None
+        if self.tls_delay_ms > 0:
+            await asyncio.sleep(self.tls_delay_ms / 1000)
+        try:
+            await writer.start_tls(self.ssl_context, ssl_handshake_timeout=30)
+        except (ssl.SSLError, OSError, TimeoutError):
+            with self._acct.lock:
+                self._acct.tls_failures[host] += 1
+            writer.transport.abort()
+            return False
+        with self._acct.lock:
+            self._acct.handshakes[host] += 1
+        return True
 
     async def _read_head(
         self, reader: asyncio.StreamReader, host: str, conn_id: int
@@ -1210,25 +1712,42 @@ class LoopWeb:
         rate = self.host_failure_rate.get(req.host)
         if rate and _draw(self.failure_seed, req.host, req.target, req.nth) < rate:
             return _status_page(503, req)
+        site = self._sites.get(req.host)
+        if site is not None and site.head is not None and req.method == "HEAD":
+            return _head_lie(site.head, self, req, site)
+        key = _target_key(req.target)
+        to = self._aliases[req.host].get(key) if req.host in self._aliases else None
+        if to is not None:
+            return await self._route(_aliased(req, to)) or _status_page(404, req)
+        if site is not None and req.path == "/":
+            return _site_home(self, req, site)
         published = self._published.get(req.host)
-        if published and _target_key(req.target) in published:
+        if published and key in published:
             return _published_page(self, req)
         mode = self.mode_of(req.host)
         if mode.override is not None:
             reply = mode.override(self, req)
             if reply is not None:
                 return reply
-        first, _, rest = req.path.lstrip("/").partition("/")
-        route = ROUTES.get(first)
-        if route is not None:
-            found = await route(self, req, rest.split("/") if rest else [])
-            if found is not None:
-                return found
+        found = await self._route(req)
+        if found is not None:
+            return found
+        if site is not None:
+            reply = _site_unknown(self, req, site)
+            if reply is not None:
+                return reply
         if mode.fallback is not None:
             reply = mode.fallback(self, req)
             if reply is not None:
                 return reply
         return _status_page(404, req)
+
+    async def _route(self, req: Request) -> Reply | None:
+        first, _, rest = req.path.lstrip("/").partition("/")
+        route = ROUTES.get(first)
+        if route is None:
+            return None
+        return await route(self, req, rest.split("/") if rest else [])
 
     async def _act(
         self,
