@@ -38,6 +38,8 @@ import argparse
 import asyncio
 import contextlib
 import html
+import inspect
+import itertools
 import json
 import math
 import multiprocessing
@@ -56,7 +58,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.fakes.loopweb import LoopWeb, loopback_addresses
+from tests.fakes.loopweb import LoopWeb, Page, SectionMode, Site, Tls, loopback_addresses, make_tls
 from verifier.config import HttpSettings, RetrySettings, SecuritySettings, Settings
 from verifier.liveness import LinkChecker
 from verifier.models import Observation, Verdict
@@ -108,6 +110,37 @@ class Scenario:
     wall_target: float
     rpu_target: float | None = None
     notes: list[str] = field(default_factory=list)
+    sites: dict[str, Site] = field(default_factory=dict)
+    pages: dict[str, dict[str, Page]] = field(default_factory=dict)
+    """Published targets that have a Page shape (size, content type)."""
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+    """host -> cited target -> the loopweb grammar path it is served as."""
+    tls: Tls | None = None
+    tls_delay_ms: float = 0.0
+    names: dict[str, str] = field(default_factory=dict)
+    """address -> host name our checker uses (its resolve map); empty: addresses in URLs."""
+    rpu_server_side: bool = False
+    """Count requests per URL at the server (probes included) rather than the checker's."""
+    second_rpu_target: float | None = None
+    """Set: run our checker twice, the second run reusing the first run's probe cache."""
+    conn_target: float | None = None
+    """Most TCP connections any one host may see in a run."""
+    recall_target: float | None = None
+    """Share of planted soft-dead URLs that must be called soft-dead."""
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls is None else "https"
+
+    def addr_of(self, hostname: str) -> str:
+        """The loopback address behind a URL's host name."""
+        for addr, name in self.names.items():
+            if name == hostname:
+                return addr
+        return hostname
+
+    def host_in_url(self, addr: str, by_name: bool = True) -> str:
+        return self.names.get(addr, addr) if by_name else addr
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +158,13 @@ class ServerStats:
     errors: list[str]
     cpu: float
     """CPU seconds the web process used since the last reset."""
+    methods: dict[str, int] = field(default_factory=dict)
+    """Request method -> count, all hosts."""
+    connections: dict[str, int] = field(default_factory=dict)
+    """Host -> TCP connections accepted."""
+    handshakes: dict[str, int] = field(default_factory=dict)
+    """Host -> TLS handshakes completed."""
+    tls_failures: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -147,13 +187,14 @@ class RunResult:
 # --------------------------------------------------------------------------- bound
 
 
-def politeness_bound(cases: list[Case], cap: int, interval: float) -> Bound:
-    """The least wall time any checker needs (see the module docstring)."""
+def politeness_bound(cases: list[Case], cap: int, interval: float, handshake: float = 0.0) -> Bound:
+    """The least wall time any checker needs (see the module docstring); ``handshake`` is
+    the time a new connection costs before its first request (once per host and URL)."""
     worst, what = 0.0, "nothing to check"
     by_host: dict[str, list[float]] = defaultdict(list)
     for case in cases:
         by_host[case.host].extend(case.chain)
-        own = sum(case.chain) + case.wait
+        own = sum(case.chain) + case.wait + handshake
         if own > worst:
             worst, what = own, f"the chain of {case.kind} URL {case.host}{case.target}"
     host_bounds: dict[str, float] = {}
@@ -161,7 +202,7 @@ def politeness_bound(cases: list[Case], cap: int, interval: float) -> Bound:
         n, low = len(durations), min(durations)
         by_cap = max(math.ceil(n / cap) * low, sum(durations) / cap)
         by_interval = (n - 1) * interval + low
-        host_bounds[host] = max(by_cap, by_interval)
+        host_bounds[host] = max(by_cap, by_interval) + handshake
         if host_bounds[host] > worst:
             which = "interval" if by_interval >= by_cap else "cap"
             worst, what = host_bounds[host], f"host {host}: {n} requests, {which} term"
@@ -171,7 +212,7 @@ def politeness_bound(cases: list[Case], cap: int, interval: float) -> Bound:
 # --------------------------------------------------------------------------- scenarios
 
 
-def _settings(deadline: float | None = None) -> Settings:
+def _settings(deadline: float | None = None, **http_extra: Any) -> Settings:
     timeouts: dict[str, float] = {}
     if deadline is not None:
         timeouts = {
@@ -180,7 +221,9 @@ def _settings(deadline: float | None = None) -> Settings:
             "attempt_deadline": deadline,
         }
     retry = RetrySettings(attempts=ATTEMPTS, backoff_base=0.25, jitter=0.1, retry_after_cap=5.0)
-    http = HttpSettings(per_host=CAP, min_host_interval=INTERVAL, retry=retry, **timeouts)
+    http = HttpSettings(
+        per_host=CAP, min_host_interval=INTERVAL, retry=retry, **timeouts, **http_extra
+    )
     return Settings(security=SecuritySettings(allow_private_networks=True), http=http)
 
 
@@ -372,20 +415,360 @@ def corpus_scenario(root: Path) -> Scenario:
     )
 
 
+# --------------------------------------------------------------------------- realworld
+
+REALWORLD_URLS, REALWORLD_HOSTS = 5535, 1163
+"""The real corpus's size, for the Zipf fallback when the corpus is absent."""
+DOMAIN = "bench.test"
+REALWORLD_DEADLINE = 3.0
+PROFILES: tuple[tuple[str, float], ...] = (
+    ("honest", 0.50),  # unknown paths: 404
+    ("cms", 0.15),  # one or two sections serve another article for any slug
+    ("not-found-sections", 0.10),  # one or two sections answer unknown paths 200 "not found"
+    ("not-found-host", 0.07),  # every unknown path: 200 "not found"
+    ("generic", 0.06),  # every unknown path: the home page, byte for byte
+    ("home", 0.07),  # every unknown path: 301 to /
+    ("cloudflare-wall", 0.03),  # a challenge on every path (never among the 10 busiest)
+    ("999-wall", 0.02),  # LinkedIn's 999 on every path (never among the 10 busiest)
+)
+"""(host profile, share of hosts)."""
+PROFILE_UNKNOWN: dict[str, SectionMode] = {
+    "not-found-host": "not-found",
+    "generic": "generic",
+    "home": "home",
+}
+"""What an unknown path answers on the whole host, by profile (others: 404)."""
+WALLS = {"cloudflare-wall": "/cloudflare", "999-wall": "/status/999"}
+MISSING_SHARE = {
+    "honest": 0.04, "cms": 0.04, "not-found-sections": 0.12, "not-found-host": 0.15,
+    "generic": 0.15, "home": 0.15,
+}  # fmt: skip
+"""Share of a host's cited URLs that are gone (what they answer follows from the site)."""
+HEAD_LIES: tuple[tuple[int, float], ...] = ((200, 0.08), (403, 0.02), (405, 0.025), (501, 0.015))
+"""(what HEAD answers on every path, share of hosts)."""
+ALIASED: tuple[tuple[str, str, str, float], ...] = (
+    ("410", "dead", "/status/410", 0.005),
+    ("cloudflare (one URL)", "blocked", "/cloudflare", 0.004),
+    ("403 to scripts", "blocked", "/status/403", 0.003),
+    ("401", "blocked", "/status/401", 0.001),
+)
+"""(kind, truth, grammar prefix, share of URLs) planted at realistic URLs."""
+UNREACHABLE: tuple[tuple[str, str, float], ...] = (
+    ("hang", "/hang", 0.02),
+    ("reset", "/reset", 0.03),
+)
+"""(kind, grammar prefix, share of URLs on hosts with at most 10 URLs)."""
+TRICKY = (
+    "audit-finds-accounting-error", "missing-millions-traced-to-shell-firms",
+    "ballots-lost-in-error-court-rules", "the-search-for-the-lost-fund", "page-one-error",
+)  # fmt: skip
+"""Slugs of live articles whose titles hold words of "not found" pages."""
+SITE_WORDS = (
+    ("Daily", "Evening", "Metro", "Capital", "Northern", "Coastal", "Valley", "Global",
+     "National", "City", "Public", "Free", "Union", "Republic", "Civic", "Harbor"),
+    ("Post", "Times", "Herald", "Gazette", "Ledger", "Tribune", "Chronicle", "Observer",
+     "Review", "Journal", "Courier", "Dispatch", "Monitor", "Record", "Standard", "Register"),
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class _HostPlan:
+    addr: str
+    name: str
+    profile: str
+    site: Site
+    size: int
+    sections: list[str]
+    modes: dict[str, SectionMode] = field(default_factory=dict)
+    """The site's section modes (the same dict as ``site.sections``)."""
+    huge_left: int = 2
+    """Pages > 256 KiB still allowed on this host (each costs the client a connection)."""
+
+
+def _host_sizes(root: Path | None) -> tuple[list[int], str]:
+    """Host sizes, largest first: the real corpus's when present, else a Zipf fallback."""
+    if root is not None and root.is_dir():
+        counts = Counter(urlsplit(u).hostname or "" for u in corpus_urls(root))
+        if counts:
+            sizes = sorted(counts.values(), reverse=True)
+            singles = sum(1 for n in sizes if n == 1)
+            top = ", ".join(f"{name} {n}" for name, n in counts.most_common(3))
+            return sizes, (
+                f"host sizes of the real corpus ({root}): {sum(sizes)} URLs on {len(sizes)} "
+                f"hosts, {singles} with one URL; busiest {top}"
+            )
+    sizes = sorted(_zipf_sizes(REALWORLD_URLS, REALWORLD_HOSTS, 1.0), reverse=True)
+    return sizes, (
+        f"corpus not found: Zipf host sizes, {sum(sizes)} URLs on {len(sizes)} hosts, "
+        f"{sum(1 for n in sizes if n == 1)} with one URL, busiest {sizes[0]}"
+    )
+
+
+def _slug_path(rng: random.Random, sections: list[str], i: int, tricky: bool) -> str:
+    words = rng.choice(TRICKY) if tricky else "-".join(rng.sample(WORDS, rng.randint(3, 5)))
+    slug, section = f"{words}-{i}", rng.choice(sections)
+    form = rng.randrange(10)
+    if form < 5:
+        return f"/{section}/{slug}"
+    if form < 7:
+        return f"/{section}/2024/{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{slug}"
+    if form < 8:
+        return f"/{section}/{slug}.html"
+    if form < 9:
+        return f"/{slug}.html"  # root level: a probe there is /<random hex>
+    return f"/{section}/{slug}?ref=rss"
+
+
+def _id_path(rng: random.Random, sections: list[str], i: int) -> tuple[str, bool]:
+    """A URL whose words are not its page's title; True for a (government-style) PDF."""
+    form = rng.randrange(10)
+    if form < 3:
+        return f"/article?id={100_000 + i}", False
+    if form < 5:
+        y, m, d = rng.randint(2012, 2024), rng.randint(1, 12), rng.randint(1, 28)
+        return f"/{y}/{m:02d}/{d:02d}/{rng.randint(100, 999)}{i:05d}", False
+    if form < 7:
+        return f"/{rng.choice(sections)}/{rng.randint(1000, 9999)}{i:05d}", False
+    if form < 9:
+        kind = rng.choice(("report", "filing", "decision", "order", "annual-statement"))
+        return f"/files/{kind}-{i}.pdf", True
+    return f"/{rng.choice(sections)}/story.php?id={i}", False
+
+
+def _plan_host(rng: random.Random, addr: str, name: str, rank: int, size: int) -> _HostPlan:
+    profiles = [p for p, _ in PROFILES if rank >= 10 or p not in WALLS]
+    weights = [w for p, w in PROFILES if p in profiles]
+    profile = rng.choices(profiles, weights)[0]
+    sections = rng.sample(SECTIONS, rng.randint(2, 6))
+    site_name = f"{rng.choice(SITE_WORDS[0])} {rng.choice(SITE_WORDS[1])}"
+    titles: Any = "slug" if rng.random() < 0.75 else "id"
+    if profile in WALLS:
+        return _HostPlan(addr, name, profile, Site(site_name, wall=WALLS[profile]), size, sections)
+    default = PROFILE_UNKNOWN.get(profile, "404")
+    modes: dict[str, SectionMode] = dict.fromkeys(sections, default)
+    if profile in ("cms", "not-found-sections"):
+        special: SectionMode = "cms" if profile == "cms" else "not-found"
+        for section in rng.sample(sections, min(len(sections), rng.randint(1, 2))):
+            modes[section] = special
+    head = None
+    draw = rng.random()
+    for status, share in HEAD_LIES:
+        if draw < share:
+            head = status
+            break
+        draw -= share
+    site = Site(site_name, titles=titles, unknown=default, sections=modes, head=head)
+    return _HostPlan(addr, name, profile, site, size, sections, modes)
+
+
+def _page_shape(rng: random.Random, plan: _HostPlan) -> tuple[Page | None, str]:
+    draw = rng.random()
+    if draw < 0.45:
+        return None, "page"
+    if draw < 0.995 or plan.huge_left == 0:
+        return Page(size=rng.randint(30 * 1024, 200 * 1024)), "page 30-200 KiB"
+    plan.huge_left -= 1
+    return Page(size=rng.randint(260 * 1024, 400 * 1024)), "page > 256 KiB"
+
+
+def _section_of(target: str) -> str | None:
+    segments = [s for s in urlsplit(target).path.split("/") if s]
+    return segments[0] if len(segments) > 1 else None
+
+
+def _host_cases(
+    rng: random.Random, plan: _HostPlan, scenario: Scenario, counter: Iterator[int], lat: float
+) -> None:
+    """Plan one host's cited URLs: what each answers follows from the site; truth with it."""
+    addr, site, hs = plan.addr, plan.site, scenario.tls_delay_ms / 1000
+    published, pages = scenario.published.setdefault(addr, []), scenario.pages.setdefault(addr, {})
+    aliases = scenario.aliases.setdefault(addr, {})
+    cases: list[Case] = []
+    one = (lat,)
+    single_section = (
+        plan.profile == "not-found-sections" and plan.size >= 2 and rng.random() < 0.5
+    )  # one cited URL, gone, in a section of its own that answers 200 "not found"
+    for n in range(plan.size):
+        i = next(counter)
+        if plan.profile in WALLS:
+            path = _slug_path(rng, plan.sections, i, False)
+            kind = "cloudflare (whole host)" if plan.profile == "cloudflare-wall" else "999"
+            cases.append(Case(addr, path, "blocked", kind, one))
+            continue
+        tricky = site.titles == "slug" and rng.random() < 0.01
+        if site.titles == "slug":
+            path, pdf = _slug_path(rng, plan.sections, i, tricky), False
+        else:
+            path, pdf = _id_path(rng, plan.sections, i)
+        if single_section and n == plan.size - 1:
+            plan.modes["features"] = "not-found"
+            path = f"/features/{'-'.join(rng.sample(WORDS, 3))}-{i}"
+        missing = rng.random() < MISSING_SHARE[plan.profile] or (
+            single_section and n == plan.size - 1
+        )
+        if site.head is not None and n == 1:
+            missing = True  # every HEAD-liar host with two URLs or more has a gone one
+        if missing:
+            mode = site.mode_for(urlsplit(path).path)
+            if mode != "cms":  # a CMS section answers any slug with an article: not plantable
+                if mode == "404":
+                    kind = "404 (HEAD liar)" if site.head is not None else "404"
+                    cases.append(Case(addr, path, "dead", kind, one))
+                elif mode == "home":
+                    cases.append(Case(addr, path, "soft-dead", "redirect home", one * 2))
+                elif mode == "generic":
+                    cases.append(Case(addr, path, "soft-dead", "home page for any path", one))
+                else:
+                    cases.append(Case(addr, path, "soft-dead", "not found, 200", one))
+                continue
+        draw, planted = rng.random(), False
+        for kind, truth, prefix, share in ALIASED:
+            if draw < share:
+                aliases[path] = f"{prefix}/x"
+                cases.append(Case(addr, path, truth, kind, one))
+                planted = True
+                break
+            draw -= share
+        if not planted and plan.size <= 10:
+            for kind, prefix, share in UNREACHABLE:
+                if draw < share:
+                    aliases[path] = f"{prefix}/x"
+                    first = REALWORLD_DEADLINE if kind == "hang" else lat
+                    chain = (first,) + (first + hs,) * (ATTEMPTS - 1)  # each retry reconnects
+                    cases.append(Case(addr, path, "unreachable", kind, chain))
+                    planted = True
+                    break
+                draw -= share
+        if planted:
+            continue
+        if pdf:
+            page: Page | None = Page(rng.randint(20_000, 200_000), "application/pdf")
+            kind = "pdf"
+        else:
+            page, kind = _page_shape(rng, plan)
+        section = _section_of(path)
+        if section is not None and site.sections.get(section) == "cms":
+            kind = "page in a cms section"
+        elif tricky:
+            kind = "page titled with 'error'/'lost' words"
+        elif site.head == 200:
+            kind = "page on a HEAD-200 host"
+        published.append(path)
+        if page is not None:
+            pages[path] = page
+        cases.append(Case(addr, path, "alive", kind, one))
+    cited = Counter(_section_of(c.target) for c in cases)
+    for case in cases:
+        section = _section_of(case.target)
+        alone = section is not None and cited[section] == 1
+        if case.kind == "not found, 200" and alone:
+            kind = "not found, 200, only URL of its section"
+            scenario.cases.append(Case(addr, case.target, case.truth, kind, case.chain))
+        else:
+            scenario.cases.append(case)
+
+
+def realworld_scenario(
+    root: Path | None,
+    seed: int = 7,
+    latency_ms: float = 150.0,
+    tls_delay_ms: float = 100.0,
+    head_first: int = 3,
+) -> Scenario:
+    """HTTPS sites shaped like the real web (see REALWORLD.md) with the corpus's host skew."""
+    rng = random.Random(seed)
+    lat = latency_ms / 1000
+    sizes, where = _host_sizes(root)
+    hosts = loopback_addresses(len(sizes))
+    names = {addr: f"h{i + 1:04d}.{DOMAIN}" for i, addr in enumerate(hosts)}
+    extra: dict[str, Any] = {"resolve": {name: addr for addr, name in names.items()}}
+    notes = [where]
+    tls: Tls | None = None
+    fields = HttpSettings.model_fields
+    if "ca_file" in fields:
+        tls = make_tls((f"*.{DOMAIN}",), ips=hosts)
+        extra["ca_file"] = tls.ca_pem
+    else:
+        notes.append("HttpSettings has no ca_file yet: the web is served over plain HTTP")
+        tls_delay_ms = 0.0
+    scenario = Scenario(
+        "realworld", hosts, {}, {}, latency_ms, _settings(REALWORLD_DEADLINE), [],
+        wall_target=1.1, rpu_target=1.15, notes=notes, tls=tls, tls_delay_ms=tls_delay_ms,
+        names=names, rpu_server_side=True, second_rpu_target=1.02, conn_target=2 * CAP,
+        recall_target=1.0,
+    )  # fmt: skip
+    counter = itertools.count(1)
+    plans = []
+    for rank, (addr, size) in enumerate(zip(hosts, sizes, strict=True)):
+        plan = _plan_host(rng, addr, names[addr], rank, size)
+        plans.append(plan)
+        scenario.sites[addr] = plan.site
+        _host_cases(rng, plan, scenario, counter, lat)
+    candidates = [
+        p for p in plans if p.profile == "honest" and p.site.head is None and 3 <= p.size <= 30
+    ]
+    chosen = [p.name for p in rng.sample(candidates, min(head_first, len(candidates)))]
+    if chosen and "head_first_hosts" in fields:
+        extra["head_first_hosts"] = tuple(chosen)
+        notes.append(f"head_first_hosts (honest HEAD): {', '.join(chosen)}")
+    elif chosen:
+        notes.append("HttpSettings has no head_first_hosts: every host is checked GET first")
+    scenario.settings = _settings(REALWORLD_DEADLINE, **extra)
+    rng.shuffle(scenario.cases)  # input order mixes hosts, as events do
+    by_profile = Counter(p.profile for p in plans)
+    urls_by_profile: Counter[str] = Counter()
+    for p in plans:
+        urls_by_profile[p.profile] += p.size
+    notes.append(
+        "host profiles (hosts/URLs): "
+        + ", ".join(f"{k} {by_profile[k]}/{urls_by_profile[k]}" for k, _ in PROFILES)
+    )
+    heads = Counter(p.site.head for p in plans if p.site.head is not None)
+    notes.append(
+        "HEAD liars (hosts): " + ", ".join(f"HEAD {s} {n}" for s, n in sorted(heads.items()))
+    )
+    busiest = plans[0]
+    notes.append(
+        f"busiest host {busiest.name} ({busiest.size} URLs): {busiest.profile}, sections "
+        f"{dict(busiest.site.sections)}, HEAD {busiest.site.head or 'honest'}"
+    )
+    kinds = Counter((c.truth, c.kind) for c in scenario.cases)
+    for truth in TRUTHS:
+        row = [f"{k} {n}" for (t, k), n in sorted(kinds.items()) if t == truth]
+        if row:
+            notes.append(f"{truth}: " + ", ".join(row))
+    scheme = "HTTPS, throwaway CA (trustme)" if tls else "plain HTTP"
+    notes.append(
+        f"{scheme}, names *.{DOMAIN} mapped to 127.x by the checker's resolve map; "
+        f"handshake delay {tls_delay_ms:g} ms; timeouts {REALWORLD_DEADLINE:g} s, "
+        f"{ATTEMPTS} attempts"
+    )
+    return scenario
+
+
 # --------------------------------------------------------------------------- the web process
 
 
-def _serve(
-    conn: Connection,
-    hosts: list[str],
-    modes: dict[str, str],
-    published: dict[str, list[str]],
-    latency_ms: float,
-) -> None:
+def _serve(conn: Connection, scenario: Scenario) -> None:
     """Child process: run the loopback web and answer ``stats``/``reset``/``stop``."""
-    web = LoopWeb(hosts, latency_ms=latency_ms, host_modes=modes, log_limit=1, backlog=4096)
-    for host, paths in published.items():
-        web.publish(host, paths)
+    web = LoopWeb(
+        scenario.hosts,
+        latency_ms=scenario.latency_ms,
+        host_modes=scenario.modes,
+        log_limit=1,
+        backlog=4096,
+        ssl_context=scenario.tls.context if scenario.tls is not None else None,
+        tls_delay_ms=scenario.tls_delay_ms,
+        sites=scenario.sites,
+    )
+    for host, paths in scenario.published.items():
+        shaped = scenario.pages.get(host, {})
+        web.publish(host, [p for p in paths if p not in shaped])
+        for path, page in shaped.items():
+            web.publish(host, [path], page)
+    for host, aliases in scenario.aliases.items():
+        for target, to in aliases.items():
+            web.alias(host, target, to)
     try:
         web.start_in_thread(timeout=60)
     except Exception as exc:
@@ -398,9 +781,14 @@ def _serve(
             command = conn.recv()
             if command == "stats":
                 s = web.stats()
+                methods: Counter[str] = Counter()
+                for counts in s.requests_by_method_by_host.values():
+                    methods.update(counts)
                 conn.send(ServerStats(s.total_requests, s.requests_by_host,
                                       s.max_inflight_by_host, s.errors,
-                                      time.process_time() - cpu))  # fmt: skip
+                                      time.process_time() - cpu, dict(methods),
+                                      s.connections_by_host, s.handshakes_by_host,
+                                      s.tls_failures_by_host))  # fmt: skip
             elif command == "reset":
                 web.reset_counters()
                 cpu = time.process_time()
@@ -419,7 +807,7 @@ class WebProcess:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
             target=_serve,
-            args=(child, scenario.hosts, scenario.modes, scenario.published, scenario.latency_ms),
+            args=(child, scenario),  # fork: inherited, not pickled (the TLS context too)
             daemon=True,
         )
         self.port = 0
@@ -459,30 +847,72 @@ class WebProcess:
 # --------------------------------------------------------------------------- runs
 
 
-def _url(case: Case, port: int) -> str:
-    return f"http://{case.host}:{port}{case.target}"
+def _url(scenario: Scenario, case: Case, port: int, by_name: bool = True) -> str:
+    """A case's URL: by host name (our checker resolves it) or by loopback address."""
+    return f"{scenario.scheme}://{scenario.host_in_url(case.host, by_name)}:{port}{case.target}"
 
 
-async def _check(settings: Settings, urls: list[str]) -> tuple[Any, float, dict[str, float]]:
+class DictProbeCache:
+    """The probe cache shared by two runs of our checker: in memory, counting its use.
+
+    The brief named ``get(key) -> ProbeFacts | None`` and ``put(key, facts)``; the checker's
+    ``ProbeCache`` protocol calls them ``get_probe`` and ``put_probe``: both are provided.
+    """
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.gets = self.hits = self.puts = 0
+
+    def get(self, key: str) -> Any:
+        self.gets += 1
+        facts = self.data.get(key)
+        self.hits += facts is not None
+        return facts
+
+    def put(self, key: str, facts: Any) -> None:
+        self.puts += 1
+        self.data[key] = facts
+
+    get_probe = get
+    put_probe = put
+
+    def summary(self) -> str:
+        return f"{len(self.data)} entries; {self.gets} gets ({self.hits} hits), {self.puts} puts"
+
+
+def takes_probe_cache() -> bool:
+    """Whether ``LinkChecker`` accepts ``probe_cache=`` (the checker is being rewritten)."""
+    return "probe_cache" in inspect.signature(LinkChecker.__init__).parameters
+
+
+async def _check(
+    settings: Settings, urls: list[str], probe_cache: DictProbeCache | None = None
+) -> tuple[Any, float, dict[str, float]]:
     finished: dict[str, float] = {}
     start = time.perf_counter()
 
     def done(observation: Observation) -> None:
         finished[observation.url] = time.perf_counter() - start
 
-    async with asyncio.timeout(RUN_LIMIT), LinkChecker(settings) as checker:
+    kwargs: dict[str, Any] = {} if probe_cache is None else {"probe_cache": probe_cache}
+    async with asyncio.timeout(RUN_LIMIT), LinkChecker(settings, **kwargs) as checker:
         run = await checker.check_all(urls, on_result=done)
     return run, time.perf_counter() - start, finished
 
 
-def run_verifier(scenario: Scenario, web: WebProcess) -> RunResult:
+def run_verifier(
+    scenario: Scenario,
+    web: WebProcess,
+    label: str = "verifier",
+    probe_cache: DictProbeCache | None = None,
+) -> RunResult:
     """Our checker over every case URL; verdicts keyed by the case URL."""
     web.reset()
-    urls = [_url(c, web.port) for c in scenario.cases]
+    urls = [_url(scenario, c, web.port) for c in scenario.cases]
     cpu = time.process_time()
-    run, wall, finished = asyncio.run(_check(scenario.settings, urls))
+    run, wall, finished = asyncio.run(_check(scenario.settings, urls, probe_cache))
     cpu = time.process_time() - cpu
-    result = RunResult("verifier", urls, wall, {}, {}, run.requests_sent, web.stats(), cpu)
+    result = RunResult(label, urls, wall, {}, {}, run.requests_sent, web.stats(), cpu)
     for url in urls:
         observation = run.observations.get(normalize_url(url))
         if observation is None:
@@ -492,6 +922,8 @@ def run_verifier(scenario: Scenario, web: WebProcess) -> RunResult:
         result.finished[url] = finished.get(normalize_url(url), math.nan)
     if run.outage:
         result.notes.append(f"outage reported: {run.outage}")
+    if probe_cache is not None:
+        result.notes.append(f"probe cache after the run: {probe_cache.summary()}")
     return result
 
 
@@ -552,9 +984,20 @@ def run_lychee(scenario: Scenario, web: WebProcess) -> RunResult | str:
         [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
     ).stdout.strip()
     web.reset()
-    urls = [_url(c, web.port) for c in scenario.cases]
+    # lychee has no --resolve: it gets the loopback addresses (an IP certificate is served to
+    # clients that send no server name) and, having no --cacert, trusts the CA through
+    # SSL_CERT_FILE (its TLS stack reads the trust store from there)
+    urls = [_url(scenario, c, web.port, by_name=False) for c in scenario.cases]
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = "*"  # loopback only, never through a proxy
+    how = ""
+    if scenario.tls is not None:
+        env["SSL_CERT_FILE"] = str(scenario.tls.ca_pem)
+        how = (
+            "lychee ran over https://127.x.y.z URLs (it has no --resolve), the web serving a "
+            "certificate with those IP addresses to clients that send no SNI, the CA trusted "
+            "via SSL_CERT_FILE (it has no --cacert)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         # one link per line, as HTML: lychee's plain-text extractor trims trailing dots etc.
         urls_file, report = Path(tmp) / "urls.html", Path(tmp) / "report.json"
@@ -576,6 +1019,8 @@ def run_lychee(scenario: Scenario, web: WebProcess) -> RunResult | str:
         data = json.loads(report.read_text(encoding="utf-8"))
     by_key = {unquote(u): u for u in urls}
     result = RunResult(version, urls, wall, {}, {}, None, web.stats())
+    if how:
+        result.notes.append(how)
     for bucket in ("success_map", "error_map", "timeout_map", "excluded_map"):
         for entries in (data.get(bucket) or {}).values():
             for entry in entries:
@@ -617,7 +1062,51 @@ def _mistakes(scenario: Scenario, result: RunResult, verdicts: list[str]) -> Ite
         yield f"    {kind} ({truth} → {verdict}) ×{len(urls)}, e.g. {example}: {detail}"
 
 
-def report(scenario: Scenario, bound: Bound, result: RunResult, ours: bool) -> list[str]:
+def _connection_lines(scenario: Scenario, server: ServerStats) -> Iterator[str]:
+    conns = server.connections
+    if not conns:
+        return
+    worst = max(conns, key=lambda h: conns[h])
+    mean = sum(conns.values()) / len(conns)
+    yield (
+        f"  connections/host     max {conns[worst]} ({scenario.host_in_url(worst)}, "
+        f"{server.by_host.get(worst, 0)} requests), mean {mean:.2f} over {len(conns)} hosts; "
+        f"max/per_host {conns[worst] / CAP:.2f} (target ≤ 2)"
+    )
+    if scenario.tls is not None:
+        total = sum(server.handshakes.values())
+        failed = sum(server.tls_failures.values())
+        yield (
+            f"  TLS handshakes       {total} ({total / max(len(conns), 1):.2f} per host; "
+            f"{failed} failed; {sum(conns.values())} TCP connections)"
+        )
+
+
+def _recall_lines(scenario: Scenario, verdicts: list[str]) -> tuple[float | None, list[str]]:
+    planted: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for case, verdict in zip(scenario.cases, verdicts, strict=True):
+        if case.truth == "soft-dead":
+            planted[case.kind] += 1
+            found[case.kind] += verdict == "soft-dead"
+    if not planted:
+        return None, []
+    recall = sum(found.values()) / sum(planted.values())
+    by_kind = ", ".join(f"{k} {found[k]}/{n}" for k, n in sorted(planted.items()))
+    line = (
+        f"  soft-404 recall      {sum(found.values())}/{sum(planted.values())} "
+        f"({100 * recall:.1f}%): {by_kind}"
+    )
+    return recall, [line]
+
+
+def report(
+    scenario: Scenario,
+    bound: Bound,
+    result: RunResult,
+    ours: bool,
+    rpu_target: float | None = None,
+) -> list[str]:
     """Print one run's figures; return its target violations."""
     urls = result.urls
     verdicts = [result.verdicts.get(u, MISSING) for u in urls]
@@ -633,12 +1122,17 @@ def report(scenario: Scenario, bound: Bound, result: RunResult, ours: bool) -> l
         print(f"  checker CPU          {result.cpu:8.2f} s ({per:.2f} ms per request)")
     print(f"  loopback web CPU     {server.cpu:8.2f} s (its own process; {os.cpu_count()} CPUs)")
     print(f"  requests per URL     {sent}server {server.total / n:.3f}/URL ({server.total})")
+    if server.methods:
+        methods = ", ".join(f"{m} {c}" for m, c in sorted(server.methods.items()))
+        print(f"  requests by method   {methods} (server-side)")
+    for line in _connection_lines(scenario, server):
+        print(line)
     print(f"  max in-flight/host   {inflight} (server-side, cap {CAP})")
     if result.finished:
         last = max(result.finished, key=lambda u: result.finished[u])
-        host = urlsplit(last).hostname or ""
+        host = scenario.addr_of(urlsplit(last).hostname or "")
         print(
-            f"  last host to finish  {host} at {result.finished[last]:.2f} s "
+            f"  last host to finish  {scenario.host_in_url(host)} at {result.finished[last]:.2f} s "
             f"(its own bound {bound.by_host.get(host, 0):.2f} s, "
             f"{server.by_host.get(host, 0)} requests served)"
         )
@@ -646,6 +1140,9 @@ def report(scenario: Scenario, bound: Bound, result: RunResult, ours: bool) -> l
         print(f"  note: {note}")
     if server.errors:
         print(f"  web errors: {server.errors[:3]}")
+    recall, recall_lines = _recall_lines(scenario, verdicts)
+    for line in recall_lines:
+        print(line)
     correct = sum(v == c.truth for v, c in zip(verdicts, scenario.cases, strict=True))
     print(f"  correct verdicts     {correct}/{n} ({100 * correct / n:.1f}%)")
     for line in confusion_table(scenario.cases, verdicts):
@@ -659,16 +1156,33 @@ def report(scenario: Scenario, bound: Bound, result: RunResult, ours: bool) -> l
         (result.wall <= scenario.wall_target * bound.seconds,
          f"wall {result.wall:.2f} s > {scenario.wall_target:g} × bound {bound.seconds:.2f} s"),
         (inflight <= CAP, f"{inflight} requests in flight on one host (cap {CAP})"),
-        (pairs["alive", "dead"] + pairs["alive", "blocked"] == 0,
-         f"alive URLs called dead {pairs['alive', 'dead']}, blocked {pairs['alive', 'blocked']}"),
+        (pairs["alive", "dead"] + pairs["alive", "blocked"] + pairs["alive", "soft-dead"] == 0,
+         f"alive URLs called dead {pairs['alive', 'dead']}, soft-dead "
+         f"{pairs['alive', 'soft-dead']}, blocked {pairs['alive', 'blocked']}"),
         (pairs["dead", "alive"] == 0, f"dead URLs called alive: {pairs['dead', 'alive']}"),
-        (pairs["blocked", "dead"] == 0, f"blocked URLs called dead: {pairs['blocked', 'dead']}"),
+        (pairs["blocked", "dead"] + pairs["blocked", "soft-dead"] == 0,
+         f"blocked URLs called dead {pairs['blocked', 'dead']}, soft-dead "
+         f"{pairs['blocked', 'soft-dead']}"),
     ]  # fmt: skip
-    if scenario.rpu_target is not None:
-        rpu = (result.requests if result.requests is not None else server.total) / n
+    target = rpu_target if rpu_target is not None else scenario.rpu_target
+    if target is not None:
+        count = result.requests
+        if scenario.rpu_server_side or count is None:
+            count = server.total
+        side = "server-side" if count == server.total else "checker-side"
+        rpu = count / n
+        checks.append((rpu <= target, f"{rpu:.3f} requests/URL ({side}) > {target:g}"))
+    if scenario.conn_target is not None and server.connections:
+        most = max(server.connections.values())
         checks.append(
-            (rpu <= scenario.rpu_target, f"{rpu:.3f} requests/URL > {scenario.rpu_target:g}")
-        )
+            (most <= scenario.conn_target,
+             f"{most} connections on one host > {scenario.conn_target:g} (2 × per_host)")
+        )  # fmt: skip
+    if scenario.recall_target is not None and recall is not None:
+        checks.append(
+            (recall >= scenario.recall_target,
+             f"soft-404 recall {100 * recall:.1f}% < {100 * scenario.recall_target:g}%")
+        )  # fmt: skip
     failed = [message for ok, message in checks if not ok]
     tag = "VIOLATION" if ours else "miss (lychee, for comparison)"
     for message in failed:
@@ -680,7 +1194,7 @@ def report(scenario: Scenario, bound: Bound, result: RunResult, ours: bool) -> l
 
 def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
     """Serve the scenario's web, run the checkers, print everything; return violations."""
-    bound = politeness_bound(scenario.cases, CAP, INTERVAL)
+    bound = politeness_bound(scenario.cases, CAP, INTERVAL, scenario.tls_delay_ms / 1000)
     truths = Counter(c.truth for c in scenario.cases)
     print(f"\n== {scenario.name}: {len(scenario.cases)} URLs on {len(scenario.hosts)} hosts, "
           f"latency {scenario.latency_ms:g} ms, per-host cap {CAP}, "
@@ -689,8 +1203,33 @@ def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
         print(f"  {note}")
     print("  truth: " + ", ".join(f"{t} {truths[t]}" for t in TRUTHS if truths[t]))
     print(f"  politeness bound     {bound.seconds:8.2f} s (set by {bound.what})")
+    violations: list[str] = []
     with WebProcess(scenario) as web:
-        violations = report(scenario, bound, run_verifier(scenario, web), ours=True)
+        if scenario.second_rpu_target is None:
+            violations += report(scenario, bound, run_verifier(scenario, web), ours=True)
+        else:
+            cache = DictProbeCache() if takes_probe_cache() else None
+            first = run_verifier(scenario, web, "verifier, run 1 (fresh probe cache)", cache)
+            violations += ["run 1: " + v for v in report(scenario, bound, first, ours=True)]
+            label = "verifier, run 2 (the same probe cache)"
+            if cache is None:
+                label = "verifier, run 2 (no probe cache: LinkChecker takes no probe_cache)"
+            second = run_verifier(scenario, web, label, cache)
+            if cache is None:
+                second.notes.append(
+                    "LinkChecker.__init__ has no probe_cache parameter: run 2 repeats run 1"
+                )
+            violations += [
+                "run 2: " + v
+                for v in report(
+                    scenario, bound, second, ours=True, rpu_target=scenario.second_rpu_target
+                )
+            ]
+            n = len(scenario.cases)
+            print(
+                f"\n-- requests per URL (server-side): run 1 {first.server.total / n:.3f}, "
+                f"run 2 {second.server.total / n:.3f}"
+            )
         if skip_lychee:
             print("\n-- lychee: skipped (--skip-lychee)")
         else:
@@ -722,16 +1261,42 @@ def _revision() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--scenario", choices=("synthetic", "corpus", "both"), default="both")
+    parser.add_argument(
+        "--scenario",
+        choices=("realworld", "synthetic", "corpus", "all", "both"),
+        default="all",
+        help="'both' is synthetic + corpus (as before); 'all' adds realworld",
+    )
     parser.add_argument("--skip-lychee", action="store_true", help="do not run lychee")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="events folder")
-    parser.add_argument("--seed", type=int, default=7, help="synthetic mix seed")
+    parser.add_argument("--seed", type=int, default=7, help="synthetic and realworld mix seed")
+    parser.add_argument(
+        "--latency", type=float, default=150.0, help="realworld response latency, ms"
+    )
+    parser.add_argument(
+        "--tls-delay",
+        type=float,
+        default=100.0,
+        help="realworld: ms each TLS handshake waits (its round trips)",
+    )
+    parser.add_argument(
+        "--head-first",
+        type=int,
+        default=3,
+        help="realworld: honest hosts listed in head_first_hosts",
+    )
     args = parser.parse_args(argv)
     scenarios: list[Scenario] = []
-    if args.scenario in ("synthetic", "both"):
+    if args.scenario in ("synthetic", "both", "all"):
         scenarios.append(synthetic_scenario(args.seed))
-    if args.scenario in ("corpus", "both"):
+    if args.scenario in ("corpus", "both", "all"):
         scenarios.append(corpus_scenario(args.corpus))
+    if args.scenario in ("realworld", "all"):
+        scenarios.append(
+            realworld_scenario(
+                args.corpus, args.seed, args.latency, args.tls_delay, args.head_first
+            )
+        )
     print(f"checker: verifier at {_revision()}; Python {sys.version.split()[0]}")
     violations: list[str] = []
     for scenario in scenarios:

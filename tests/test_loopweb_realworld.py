@@ -372,6 +372,20 @@ async def test_alias_puts_a_behaviour_at_a_realistic_url(
     assert web.count(NEWS, "/local/walled", "GET") == 1  # counted under the cited target
 
 
+async def test_walled_site_walls_every_path(tls: Tls) -> None:
+    sites = {NEWS: Site(wall="/cloudflare"), LIAR: Site(wall="/status/999")}
+    async with (
+        LoopWeb(2, ssl_context=tls.context, sites=sites) as web,
+        httpx.AsyncClient(verify=_trust(tls), trust_env=False) as c,
+    ):
+        web.publish(NEWS, ["/news/published"])
+        for path in ("/news/published", "/news/0a1b2c3d", "/"):
+            r = await c.get(web.url(NEWS, path), extensions=_sni())
+            assert (r.status_code, r.headers["cf-mitigated"]) == (403, "challenge")
+        assert (await c.head(web.url(NEWS, "/x"), extensions=_sni())).status_code == 403
+        assert (await c.get(web.url(LIAR, "/in/someone"), extensions=_sni())).status_code == 999
+
+
 def test_site_rejects_unknown_section_modes() -> None:
     with pytest.raises(ValueError, match="section mode"):
         LoopWeb(1, sites={NEWS: Site(sections={"a": "bogus"})})  # type: ignore[dict-item]

@@ -76,6 +76,8 @@ published page, path grammar, then the unknown path's section mode:
   answers differ byte for byte but not in shape; ``Site(not_found_shape=i)`` picks one, else
   the address does); ``generic`` the home page byte for byte (home title, no "not found"
   words: only a content-comparing probe tells); ``home`` a 301 to ``/``.
+- ``Site(wall="/cloudflare")``: a bot wall over the whole host, probes included (every
+  request is served as that grammar prefix + its path; ``/status/999`` for LinkedIn's).
 - ``Site(head=200)``: HEAD answers 200 for every path while GET tells the truth; ``head=403``,
   ``405``, ``501`` (or ``404``) answer that to every HEAD. HEAD answers keep the connection.
 
@@ -802,6 +804,9 @@ class Site:
     """Index into ``NOT_FOUND_SHAPES``; None picks one from the host address."""
     head: int | None = None
     """HEAD answers this status for every path whatever GET says (200, 403, 404, 405, 501)."""
+    wall: str | None = None
+    """A bot wall over the whole host: every request (probes too) is served as this grammar
+    prefix + its path, e.g. ``/cloudflare`` (a challenge) or ``/status/999``."""
 
     def mode_for(self, path: str) -> SectionMode:
         """The mode of an unknown ``path`` on this site."""
@@ -1713,6 +1718,9 @@ class LoopWeb:
         if rate and _draw(self.failure_seed, req.host, req.target, req.nth) < rate:
             return _status_page(503, req)
         site = self._sites.get(req.host)
+        if site is not None and site.wall is not None:
+            walled = _aliased(req, site.wall.rstrip("/") + req.path)
+            return await self._route(walled) or _status_page(403, req)
         if site is not None and site.head is not None and req.method == "HEAD":
             return _head_lie(site.head, self, req, site)
         key = _target_key(req.target)
