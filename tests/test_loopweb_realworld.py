@@ -386,6 +386,20 @@ async def test_walled_site_walls_every_path(tls: Tls) -> None:
         assert (await c.get(web.url(LIAR, "/in/someone"), extensions=_sni())).status_code == 999
 
 
+async def test_answer_lag_says_how_late_the_web_itself_was(tls: Tls) -> None:
+    async with (
+        LoopWeb(1, latency_ms=30, ssl_context=tls.context) as web,
+        httpx.AsyncClient(verify=_trust(tls), trust_env=False) as c,
+    ):
+        for i in range(5):
+            await c.get(web.url(0, f"/delay/20/{i}"), extensions=_sni())
+        lag = web.stats().answer_lag
+    assert lag["n"] == 5
+    assert -0.005 < lag["p50"] <= lag["p99"] <= lag["max"] < 0.5  # latency and delay excluded
+    web.reset_counters()
+    assert web.stats().answer_lag == {}
+
+
 def test_site_rejects_unknown_section_modes() -> None:
     with pytest.raises(ValueError, match="section mode"):
         LoopWeb(1, sites={NEWS: Site(sections={"a": "bogus"})})  # type: ignore[dict-item]

@@ -306,6 +306,24 @@ class Stats:
     """TLS handshakes completed (TLS webs only)."""
     tls_failures_by_host: dict[str, int] = field(default_factory=dict)
     """TLS handshakes that failed (the client refused the certificate, left, timed out)."""
+    answer_lag: dict[str, float] = field(default_factory=dict)
+    """How late the web was ready to answer beyond its intended latency, in seconds (``n``,
+    ``mean``, ``p50``, ``p99``, ``max``): large values mean the fake web, not the client,
+    set the pace."""
+
+
+def _lag_summary(lags: list[float]) -> dict[str, float]:
+    if not lags:
+        return {}
+    ordered = sorted(lags)
+    n = len(ordered)
+    return {
+        "n": float(n),
+        "mean": sum(ordered) / n,
+        "p50": ordered[n // 2],
+        "p99": ordered[min(n - 1, int(n * 0.99))],
+        "max": ordered[-1],
+    }
 
 
 class _Accounting:
@@ -329,6 +347,7 @@ class _Accounting:
             self.handshakes: Counter[str] = Counter()
             self.tls_failures: Counter[str] = Counter()
             self.by_method: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            self.lags: list[float] = []
             self.log: deque[LogEntry] = deque(maxlen=self.log_limit)
             self.errors: list[str] = []
 
@@ -353,6 +372,11 @@ class _Accounting:
             self.max_inflight[req.host] = max(self.max_inflight[req.host], n)
             return self.by_target[req.host, req.target]
 
+    def lag(self, seconds: float) -> None:
+        with self.lock:
+            if len(self.lags) < 1_000_000:
+                self.lags.append(seconds)
+
     def end(self, host: str) -> None:
         with self.lock:
             self.inflight[host] -= 1
@@ -372,6 +396,7 @@ class _Accounting:
                 {host: Counter(c) for host, c in self.by_method.items()},
                 dict(self.handshakes),
                 dict(self.tls_failures),
+                _lag_summary(self.lags),
             )
 
 
@@ -1698,7 +1723,8 @@ class LoopWeb:
         except (_BadRequest, ValueError, asyncio.LimitOverrunError) as exc:
             await self._send_bare(writer, exc.status if isinstance(exc, _BadRequest) else 400)
             return False
-        if await _sleep_unless_gone(reader, writer, self._latency_for(req)):
+        latency = self._latency_for(req)
+        if await _sleep_unless_gone(reader, writer, latency):
             return False
         try:
             reply = await self._dispatch(req)
@@ -1710,6 +1736,7 @@ class LoopWeb:
         if isinstance(reply, Response):
             if await _sleep_unless_gone(reader, writer, reply.delay):
                 return False
+            self._acct.lag(time.monotonic() - req.time - latency - reply.delay)
             return await self._send(req, writer, reply)
         return await self._act(reply, req, reader, writer)
 
