@@ -490,8 +490,8 @@ ALIASED: tuple[tuple[str, str, str, float], ...] = (
 )
 """(kind, truth, grammar prefix, share of URLs) planted at realistic URLs."""
 UNREACHABLE: tuple[tuple[str, str, float], ...] = (
-    ("hang", "/hang", 0.02),
-    ("reset", "/reset", 0.03),
+    ("hang", "/hang", 0.008),
+    ("reset", "/reset", 0.012),
 )
 """(kind, grammar prefix, share of URLs on hosts with at most 10 URLs)."""
 TRICKY = (
