@@ -98,6 +98,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import email.utils
 import errno
@@ -109,6 +110,7 @@ import ipaddress
 import itertools
 import json
 import random
+import shutil
 import signal
 import socket
 import ssl
@@ -1098,7 +1100,10 @@ def make_tls(
                 conn.context = by_ip
 
         context.sni_callback = pick
-    folder = directory or Path(tempfile.mkdtemp(prefix="loopweb-ca-"))
+    folder = directory
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="loopweb-ca-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     pem = folder / "loopweb-ca.pem"
     ca.cert_pem.write_to_path(str(pem))
     return Tls(context, pem)
