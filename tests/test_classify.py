@@ -6,18 +6,18 @@ import datetime as dt
 
 import pytest
 
+from verifier.answers import Failure, Outcome, Response
 from verifier.classify import (
-    Failure,
-    Outcome,
-    Response,
     bot_wall,
     classify,
     retry_after_seconds,
     should_retry,
 )
 from verifier.models import Verdict
+from verifier.soft404 import probe_facts
 
 URL = "https://news.example/2024/05/story"
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -97,11 +97,11 @@ def test_not_found_heading_is_soft_dead() -> None:
 
 def test_sibling_answering_the_same_page_makes_it_soft_dead() -> None:
     body = b"<title>Welcome to News</title>"
-    sibling = Response("GET", "https://news.example/2024/zz9", 200, {}, body)
+    sibling = probe_facts(Response("GET", "https://news.example/2024/zz9", 200, {}, body), NOW)
     assert classify(answer(200, body=body), sibling)[0] is Verdict.SOFT_DEAD
     real = answer(200, body=b"<title>Story of the day</title>")
     assert classify(real, sibling)[0] is Verdict.ALIVE
-    honest = Response("GET", "https://news.example/2024/zz9", 404, {}, body)
+    honest = probe_facts(Response("GET", "https://news.example/2024/zz9", 404, {}, body), NOW)
     assert classify(answer(200, body=body), honest)[0] is Verdict.ALIVE
 
 

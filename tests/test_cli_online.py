@@ -92,14 +92,14 @@ def test_dead_credible_source_fails_and_json_carries_the_observation(web, tmp_pa
     assert dead_source["verdict"] == "dead"
     assert dead_source["http_status"] == 404
     assert dead_source["status"] == "suspect"
-    assert dead_source["attempts"] == 2
+    assert dead_source["attempts"] == 1  # one GET, no HEAD before it
     assert dead_source["checked_at"].endswith("Z")
     assert {"final_url", "detail", "tier", "publisher", "archive"} <= dead_source.keys()
     assert [v["rule"] for v in reports["2021-02-03--dead"]["violations"]] == ["source-dead"]
     assert reports["2021-02-03--good"]["result"] == "warn"
     assert reports["2021-02-03--good"]["sources"][1]["verdict"] == "blocked"
     assert reports["2021-02-03--archived"]["result"] == "warn"
-    assert web.count(target="/ok/a", method="HEAD") == 1  # cited three times, checked once
+    assert web.count(target="/ok/a") == 1  # cited three times, checked once (one GET)
 
 
 def test_network_outage_exits_3_and_judges_nothing(web, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.loopweb import LoopWeb
-from verifier.classify import Failure
+from verifier.answers import Failure
 from verifier.config import HttpSettings, OutageSettings, RetrySettings, SecuritySettings, Settings
 from verifier.fetch import FetchError
 from verifier.liveness import LinkChecker
@@ -85,25 +85,34 @@ async def test_a_site_answering_200_to_everything_makes_pages_soft_dead() -> Non
     assert "random path" in observation.detail
 
 
-async def test_a_section_answering_200_not_found_is_caught_by_its_own_probe() -> None:
+async def test_a_section_answering_200_not_found_is_caught_by_the_pages_own_title() -> None:
     paths = ["/soft404/2024/story-a", "/soft404/2024/story-b", "/soft404/2025/story-c"]
     async with LoopWeb(hosts=1) as web:
-        observations, _ = await check(web, [*paths, "/ok/article-1"])
-        probes = [e.target for e in web.log if e.method == "GET" and e.target.count("/") == 2]
+        observations, _ = await check(web, [*paths, "/ok/senate-probe-into-fund"])
+        methods = {e.method for e in web.log}
+        requests = web.total_requests
     assert {observations[p].verdict for p in paths} == {Verdict.SOFT_DEAD}
     assert all("Page Not Found" in observations[p].detail for p in paths)
-    assert observations["/ok/article-1"].verdict is Verdict.ALIVE
-    assert len([t for t in probes if t.startswith("/soft404/")]) == 1  # one probe, shared
+    assert observations["/ok/senate-probe-into-fund"].verdict is Verdict.ALIVE
+    assert methods == {"GET"}
+    # One GET each and no probe: three titles say "not found", the fourth repeats its slug.
+    assert requests == 4
 
 
-async def test_a_host_caught_serving_soft_404s_is_then_read_with_get() -> None:
-    async with LoopWeb(hosts=2, host_modes={"127.0.0.3": "soft404"}) as web:
-        urls = [web.url(1, f"/news/story-{n}") for n in range(4)]
-        async with LinkChecker(fast_settings(per_host=1)) as checker:
-            run = await checker.check_all(urls)
-        heads = web.count(host=1, method="HEAD")
-    assert {o.verdict for o in run.observations.values()} == {Verdict.SOFT_DEAD}
-    assert heads == 1  # only the first page was asked with HEAD
+async def test_hosts_configured_for_head_are_asked_head_first_and_get_confirms() -> None:
+    paths = ["/status/404/x", "/big/5000/report?type=application/pdf", "/ok/some-article"]
+    async with LoopWeb(hosts=1) as web:
+        settings = fast_settings(head_first_hosts=("127.0.0.2",))
+        observations, _ = await check(web, paths, settings)
+        counts = {(e.method, e.target) for e in web.log}
+        gets = web.count(method="GET")
+    assert observations["/status/404/x"].verdict is Verdict.DEAD
+    assert ("HEAD", "/status/404/x") in counts and ("GET", "/status/404/x") in counts
+    pdf = "/big/5000/report?type=application/pdf"
+    assert observations[pdf].verdict is Verdict.ALIVE
+    assert ("GET", pdf) not in counts  # not HTML: HEAD's 200 is enough
+    assert ("GET", "/ok/some-article") in counts  # HTML: only the body can say "not found"
+    assert gets == 2
 
 
 async def test_flaky_url_is_retried_until_it_answers() -> None:
@@ -122,10 +131,10 @@ async def test_retries_stop_at_the_configured_attempts() -> None:
     assert observations["/flaky/9/503/a"].verdict is Verdict.UNREACHABLE
 
 
-async def test_not_found_is_not_retried_but_confirmed_by_get() -> None:
+async def test_not_found_is_asked_once_with_get_and_not_retried() -> None:
     async with LoopWeb(hosts=1) as web:
         await check(web, ["/status/404/x"])
-        assert web.count(target="/status/404/x", method="HEAD") == 1
+        assert web.count(target="/status/404/x", method="HEAD") == 0
         assert web.count(target="/status/404/x", method="GET") == 1
 
 
@@ -169,7 +178,7 @@ async def test_each_url_is_checked_once_however_it_is_written() -> None:
         async with LinkChecker(fast_settings()) as checker:
             run = await checker.check_all(variants)
         assert len(run.observations) == 1
-        assert web.count(target="/status/410/x") == 2  # one HEAD, one GET to confirm
+        assert web.count(target="/status/410/x") == 1
 
 
 async def test_user_agent_is_honest() -> None:

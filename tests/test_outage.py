@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from verifier.classify import Failure
+from verifier.answers import Failure
 from verifier.models import Observation, Verdict
 from verifier.outage import OutageWatch
 

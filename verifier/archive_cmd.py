@@ -37,7 +37,11 @@ async def archive_events(
     store = SQLiteHistory(settings.resolve(settings.history.path))
     try:
         sources = await check_sources(
-            settings, web_urls(loaded), archive_tasks(ctx, loaded), archive_store=store
+            settings,
+            web_urls(loaded),
+            archive_tasks(ctx, loaded),
+            archive_store=store,
+            probe_cache=store,
         )
     finally:
         store.close()

@@ -7,33 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import assert_never
-from urllib.parse import urlsplit
 
-from verifier.bodies import first_heading, page_title
+from verifier.answers import Failure, Outcome, Response
 from verifier.models import Verdict
-
-
-class Failure(StrEnum):
-    """Why a request produced no HTTP response (or no usable one)."""
-
-    DNS_NOT_FOUND = "dns-not-found"
-    DNS_TEMPORARY = "dns-temporary"
-    REFUSED = "connection-refused"
-    CONNECT = "connect-error"
-    TIMEOUT = "timeout"
-    RESET = "connection-reset"
-    TLS = "tls-error"
-    PROTOCOL = "protocol-error"
-    POLICY = "refused-by-policy"
-    BAD_URL = "bad-url"
-    REDIRECT_LOOP = "redirect-loop"
-    TOO_MANY_REDIRECTS = "too-many-redirects"
-
+from verifier.soft404 import ProbeFacts, same_answer, soft404_sign
 
 CONNECTION_LEVEL = frozenset(
     {Failure.DNS_NOT_FOUND, Failure.DNS_TEMPORARY, Failure.REFUSED, Failure.CONNECT}
@@ -50,32 +29,6 @@ RETRYABLE_FAILURES = frozenset(
         Failure.PROTOCOL,
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """The essentials of one HTTP response; ``body`` is the decoded first bytes (GET only)."""
-
-    method: str
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One attempt at a URL: the redirect chain followed to a final response, or a failure."""
-
-    url: str
-    response: Response | None = None
-    failure: Failure | None = None
-    detail: str = ""
-    chain: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def status(self) -> int | None:
-        return self.response.status if self.response is not None else None
 
 
 def should_retry(outcome: Outcome, retry_statuses: frozenset[int]) -> bool:
@@ -137,61 +90,7 @@ def bot_wall(response: Response) -> str | None:
     return None
 
 
-_ROOT_PATHS = frozenset(
-    {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/default.aspx"}
-)
-_NOT_FOUND_PATH = re.compile(
-    r"(^|/)(404|not[-_]?found|page[-_]?not[-_]?found|error[-_]?404)(\.[a-z]+)?/?$", re.IGNORECASE
-)
-_NOT_FOUND_TEXT = re.compile(
-    r"\b(404|not found|page (?:does not|doesn't|could not|can't|cannot) (?:exist|be found)|"
-    r"no longer (?:available|exists)|page (?:is )?missing|content unavailable)\b",
-    re.IGNORECASE,
-)
-
-
-def _depth(path: str) -> int:
-    return len([part for part in path.split("/") if part])
-
-
-def soft404_sign(outcome: Outcome) -> str | None:
-    """Signs that a 2xx answer is a "page not found" in disguise, or None."""
-    response = outcome.response
-    if response is None:
-        return None
-    original = urlsplit(outcome.url)
-    final = urlsplit(response.url)
-    deep = _depth(original.path) > 0 or bool(original.query)
-    if deep and response.url != outcome.url and len(outcome.chain) > 1:
-        if final.path in _ROOT_PATHS and not final.query:
-            return f"redirected to the site's home page ({response.url})"
-        if _NOT_FOUND_PATH.search(final.path):
-            return f"redirected to an error page ({response.url})"
-    for label, text in (
-        ("title", page_title(response.body)),
-        ("heading", first_heading(response.body)),
-    ):
-        if text and _NOT_FOUND_TEXT.search(text):
-            return f"page {label} says {text[:80]!r}"
-    return None
-
-
-def same_answer(page: Response, probe: Response) -> bool:
-    """Does a random sibling path answer like the page? Then the page proves nothing."""
-    if not 200 <= probe.status < 300:
-        return False
-    if page.url == probe.url:
-        return True
-    page_title_text = page_title(page.body)
-    if page_title_text and page_title_text == page_title(probe.body):
-        return True
-    if page.body and probe.body:
-        shorter, longer = sorted((len(page.body), len(probe.body)))
-        return longer > 0 and shorter / longer > 0.98 and page.body[:2048] == probe.body[:2048]
-    return False
-
-
-def classify(outcome: Outcome, sibling: Response | None = None) -> tuple[Verdict, str]:
+def classify(outcome: Outcome, sibling: ProbeFacts | None = None) -> tuple[Verdict, str]:
     """The verdict on a URL from its final outcome (after retries) and, for a 2xx page,
     the answer of a random sibling path on the same host."""
     if outcome.failure is not None:

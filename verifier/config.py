@@ -67,7 +67,11 @@ class HttpSettings(_Section):
     min_host_interval: Annotated[float, Field(ge=0)] = 0.05
     max_redirects: Annotated[int, Field(ge=0)] = 10
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65_536
+    drain_bytes: Annotated[int, Field(ge=0)] = 262_144
     soft404_probe: bool = True
+    probe_cache_days: Annotated[float, Field(ge=0)] = 30.0
+    head_first_hosts: tuple[str, ...] = ()
+    ca_file: Path | None = None
     retry: RetrySettings = RetrySettings()
     resolve: dict[str, str] = Field(default_factory=dict)
 

@@ -18,15 +18,17 @@ import itertools
 import ssl
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpcore
 import httpx
 
+from verifier.answers import Failure, Response
 from verifier.bodies import content_codings, decode_bounded
-from verifier.classify import Failure, Response
 from verifier.config import HttpSettings
 from verifier.errors import NetworkPolicyError
 from verifier.netpolicy import (
@@ -112,26 +114,43 @@ class VettedTransport(httpx.AsyncHTTPTransport):
         )
 
 
+SWEEP_EVERY = 32
+"""New pools between two sweeps for idle pools to close (a sweep visits every pool)."""
+
+
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """One small connection pool per origin instead of one big pool.
+    """One keep-alive connection pool per origin instead of one big pool.
 
     httpcore's pool scans every connection for every queued request, which costs
     O(connections × requests): with a thousand hosts it dominated the run's CPU time. The
-    global cap is the ``FairLimiter``'s job, so each shard only needs ``per_host`` slots. Idle
-    shards beyond ``max_shards`` are closed, least recently used first, to bound open sockets.
+    global cap is the ``FairLimiter``'s job and the host cap the ``HostGate``'s, so each pool
+    holds at most ``per_host`` connections. A pool is never closed while ``busy(host)`` says
+    its host has work left (closing it would cost every later request a new TCP and TLS
+    handshake); idle pools of hosts without work (redirect targets, finished hosts) beyond
+    ``max_idle`` are closed, least recently used first, to bound open sockets.
     """
 
     def __init__(
-        self, backend: httpcore.AsyncNetworkBackend, per_host: int, max_shards: int = 256
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        per_host: int,
+        *,
+        busy: Callable[[str], bool] = lambda host: False,
+        max_idle: int = 256,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._backend = backend
         self._limits = httpx.Limits(
-            max_connections=per_host + 1, max_keepalive_connections=per_host, keepalive_expiry=30.0
+            max_connections=per_host, max_keepalive_connections=per_host, keepalive_expiry=30.0
         )
         self._shards: OrderedDict[tuple[bytes, bytes, int | None], VettedTransport] = OrderedDict()
-        self._max_shards = max_shards
-        self._ssl_context = httpx.create_ssl_context(trust_env=False)  # loading CAs is slow: once
+        self._busy = busy
+        self._max_idle = max_idle
+        # loading CAs is slow: once per run
+        self._ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._starting: Counter[tuple[bytes, bytes, int | None]] = Counter()
+        self._created = 0
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
@@ -139,34 +158,52 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         if shard is None:
             shard = VettedTransport(self._backend, self._limits, self._ssl_context)
             self._shards[key] = shard
-        self._shards.move_to_end(key)
-        victims = self._pop_idle_shards()
+            self._created += 1
+            if self._created % SWEEP_EVERY == 0:  # new pools are what add sockets
+                for victim in self._pop_idle_shards():
+                    # In a task of its own: a cancelled request must not leave it half done.
+                    closing = asyncio.create_task(victim.aclose())
+                    self._closing.add(closing)
+                    closing.add_done_callback(self._closing.discard)
+        else:
+            self._shards.move_to_end(key)
         self._starting[key] += 1  # until the pool has taken the request, it looks idle
         try:
             return await shard.handle_async_request(request)
         finally:
             self._starting[key] -= 1
-            for victim in victims:
-                await victim.aclose()
 
     def _pop_idle_shards(self) -> list[VettedTransport]:
-        """Take the least recently used idle shards out (synchronously, so no request can
-        pick one up meanwhile) until at most ``max_shards`` remain."""
+        """Take the least recently used idle pools of hosts without work out (synchronously,
+        so no request can pick one up meanwhile) until at most ``max_idle`` such remain."""
         victims: list[VettedTransport] = []
-        if len(self._shards) <= self._max_shards:
+        if len(self._shards) <= self._max_idle:
             return victims
-        for key in list(self._shards)[:-1]:
-            if len(self._shards) <= self._max_shards:
-                break
-            if not self._starting[key] and self._shards[key].is_idle():
-                victims.append(self._shards.pop(key))
-                del self._starting[key]
+        closable = [
+            key
+            for key in list(self._shards)[:-1]
+            if not self._starting[key]
+            and not self._busy(key[1].decode("ascii"))
+            and self._shards[key].is_idle()
+        ]
+        for key in closable[: max(0, len(closable) - self._max_idle)]:
+            victims.append(self._shards.pop(key))
+            del self._starting[key]
         return victims
 
     async def aclose(self) -> None:
-        for shard in self._shards.values():
-            await shard.aclose()
-        self._shards.clear()
+        """Close every pool; cancellation-safe (the closing goes on in its own tasks)."""
+        shards, self._shards = list(self._shards.values()), OrderedDict()
+        closing = [*self._closing, *(asyncio.ensure_future(s.aclose()) for s in shards)]
+        await asyncio.shield(asyncio.gather(*closing, return_exceptions=True))
+
+
+def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """The system's certificate authorities (certifi's, as httpx uses), plus ``ca_file``'s."""
+    context = httpx.create_ssl_context(trust_env=False)
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
 
 
 class FairLimiter:
@@ -237,13 +274,19 @@ class Fetcher:
         policy: NetworkPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self._http = http
         if transport is None:
             backend = VettingBackend(
                 policy, resolver or Resolver(http.resolve, timeout=http.connect_timeout)
             )
-            transport = ShardedTransport(backend, http.per_host)
+            transport = ShardedTransport(
+                backend,
+                http.per_host,
+                busy=self.has_work,
+                ssl_context=tls_context(ca_file),
+            )
         self._transport = transport
         self._timeout = httpx.Timeout(
             connect=http.connect_timeout,
@@ -288,6 +331,11 @@ class Fetcher:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stopped.wait()
+
+    def has_work(self, host: str) -> bool:
+        """Has ``host`` URLs left to check in this run (its connections are worth keeping)?"""
+        gate = self._gates.get(host)
+        return gate is not None and gate.backlog > 0
 
     def gate(self, host: str) -> HostGate:
         gate = self._gates.get(host)
@@ -363,9 +411,7 @@ class Fetcher:
         nothing to do here and cost a sixth of the CPU per request."""
         response = await self._transport.handle_async_request(request)
         try:
-            raw = b""
-            if method == "GET":
-                raw = await self._read_capped(response)
+            raw = await self._read_head_of_body(response)
             headers = response.headers  # case-insensitive, as classify expects
             body = decode_bounded(
                 raw, content_codings(headers.get("content-encoding")), self._http.max_body_bytes
@@ -374,16 +420,24 @@ class Fetcher:
         finally:
             await response.aclose()
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        limit = self._http.max_body_bytes
+    async def _read_head_of_body(self, response: httpx.Response) -> bytes:
+        """The first ``max_body_bytes`` of the body as sent (still content-encoded); the rest
+        is read and discarded up to ``drain_bytes`` more, so that the connection goes back to
+        the pool. A longer body is abandoned, which closes the connection (HTTP/1.1 has no
+        other way to stop a response). HEAD answers are read too: their end is what frees
+        the connection."""
+        keep = self._http.max_body_bytes
+        limit = keep + self._http.drain_bytes
         chunks: list[bytes] = []
-        size = 0
+        kept = size = 0
         async for chunk in response.aiter_raw():
-            chunks.append(chunk)
             size += len(chunk)
-            if size >= limit:
+            if kept < keep:
+                chunks.append(chunk)
+                kept += len(chunk)
+            if size > limit:
                 break
-        return b"".join(chunks)[:limit]
+        return b"".join(chunks)[:keep]
 
 
 def translate(exc: BaseException) -> FetchError:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from verifier.models import ArchiveInfo, Observation
+from verifier.soft404 import ProbeFacts
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -57,6 +58,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE observations ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: what a random sibling path answered, per site section (the soft-404 probe), so a
+    # later run need not ask again
+    """
+    CREATE TABLE probes (
+        key TEXT PRIMARY KEY,          -- origin + section prefix, e.g. https://host/news/
+        status INTEGER NOT NULL,
+        url TEXT NOT NULL,             -- where the probe ended (after redirects)
+        title TEXT,
+        fingerprint TEXT NOT NULL,     -- JSON list of shingle hashes
+        checked_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -85,6 +98,8 @@ class HistoryStore(Protocol):
     def runs(self) -> list[RunRecord]: ...
     def get(self, url: str) -> ArchiveInfo | None: ...
     def put(self, url: str, info: ArchiveInfo) -> None: ...
+    def get_probe(self, key: str) -> ProbeFacts | None: ...
+    def put_probe(self, key: str, facts: ProbeFacts) -> None: ...
     def close(self) -> None: ...
 
 
@@ -283,6 +298,34 @@ class SQLiteHistory:
                 "ON CONFLICT (key) DO UPDATE SET record = excluded.record, "
                 "updated_at = excluded.updated_at",
                 (url, info.model_dump_json(), now),
+            )
+
+    # -- soft-404 probes (the checker's ``ProbeCache`` protocol) ---------------------------
+
+    def get_probe(self, key: str) -> ProbeFacts | None:
+        row = self._db.execute(
+            "SELECT status, url, title, fingerprint, checked_at FROM probes WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        status, url, title, fingerprint, checked_at = row
+        return ProbeFacts(status, url, title, tuple(json.loads(fingerprint)), _when(checked_at))
+
+    def put_probe(self, key: str, facts: ProbeFacts) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO probes (key, status, url, title, fingerprint, checked_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "status = excluded.status, url = excluded.url, title = excluded.title, "
+                "fingerprint = excluded.fingerprint, checked_at = excluded.checked_at",
+                (
+                    key,
+                    facts.status,
+                    facts.url,
+                    facts.title,
+                    json.dumps(list(facts.fingerprint)),
+                    _iso(facts.checked_at),
+                ),
             )
 
 

@@ -1,12 +1,15 @@
 """I/O: check many URLs — each once, spread across hosts, retried, classified.
 
-For one URL: HEAD first, following redirects by hand (each hop vetted and gated); GET when
-HEAD is refused or inconclusive; retries by tenacity with the policy from config; then, when the
-page answered 2xx, a random-sibling probe (one per section with 3+ URLs in the run, else one
-per host, shared and cached), so a site that answers 200 to everything is caught. The verdict comes
-from ``classify``; one URL gets at most ``url_deadline`` seconds. For many URLs: work is
-spread across hosts, a stop sends no new request, and a run in which hosts known to answer
-fail at the connection level is reported as a network outage, not as dead links.
+For one URL: one GET (HEAD first only on hosts configured so), following redirects by hand
+(each hop vetted and gated), reading the first bytes of the page once; retries by tenacity
+with the policy from config; then, for an HTML page that neither says "not found" nor
+corroborates its URL, a random-sibling probe (one per section with 3+ URLs in the run, else
+one per host; shared, and kept in the probe cache between runs), so a site that answers every
+path with the same page is caught. The verdict comes from ``classify``; one URL gets at most
+``url_deadline`` seconds; ``on_page`` sees every final response with its first bytes.
+For many URLs: work is spread across hosts, a stop sends no new request, and a run in which
+hosts known to answer fail at the connection level is reported as a network outage, not as
+dead links.
 """
 
 from __future__ import annotations
@@ -19,32 +22,50 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
-from verifier.classify import (
-    Failure,
-    Outcome,
-    Response,
-    classify,
-    retry_after_seconds,
-    should_retry,
-)
+from verifier.answers import Failure, Outcome, Response
+from verifier.classify import classify, retry_after_seconds, should_retry
 from verifier.config import Settings
 from verifier.fetch import CURRENT_BUDGET, Fetcher, FetchError, StopRequested, UrlBudget
 from verifier.models import Observation, Verdict
 from verifier.netpolicy import DnsNotFoundError, DnsTemporaryError, NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
+from verifier.soft404 import ProbeFacts, needs_probe, probe_facts, soft404_sign
 from verifier.urls import join_url, normalize_url, shown_url
 
 HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
-"""HEAD answers that GET must confirm: servers often refuse or botch HEAD (RFC 9110 §9.3.2
-makes it optional), and a page is never called dead on the word of HEAD alone."""
+"""HEAD answers that GET must confirm (on hosts asked with HEAD first): servers often refuse
+or botch HEAD (RFC 9110 §9.3.2 makes it optional), and a page is never called dead on the
+word of HEAD alone."""
 
 Clock = Callable[[], dt.datetime]
+PageHook = Callable[[str, Response], None]
+"""Called with a checked URL and its final response (status, headers, first decoded bytes)."""
+
+
+class ProbeCache(Protocol):
+    """Where probe answers are kept between runs (the history store is one)."""
+
+    def get_probe(self, key: str) -> ProbeFacts | None: ...
+    def put_probe(self, key: str, facts: ProbeFacts) -> None: ...
+
+
+class MemoryProbeCache:
+    """A probe cache that lasts as long as the object (the default: one run)."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str, ProbeFacts] = {}
+
+    def get_probe(self, key: str) -> ProbeFacts | None:
+        return self._facts.get(key)
+
+    def put_probe(self, key: str, facts: ProbeFacts) -> None:
+        self._facts[key] = facts
 
 
 def utc_now() -> dt.datetime:
@@ -69,6 +90,9 @@ class LinkChecker:
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
         clock: Clock = utc_now,
+        *,
+        probe_cache: ProbeCache | None = None,
+        on_page: PageHook | None = None,
     ) -> None:
         self._settings = settings
         self._http = settings.http
@@ -79,13 +103,16 @@ class LinkChecker:
         self._resolver = resolver or Resolver(
             self._http.resolve, timeout=self._http.connect_timeout
         )
-        self.fetcher = Fetcher(self._http, policy, transport, self._resolver)
+        ca_file = settings.resolve(self._http.ca_file) if self._http.ca_file else None
+        self.fetcher = Fetcher(self._http, policy, transport, self._resolver, ca_file)
         self._clock = clock
-        self._probes: dict[str, asyncio.Task[Response | None]] = {}
+        self._probe_cache: ProbeCache = probe_cache or MemoryProbeCache()
+        self._on_page = on_page
+        self._probes: dict[str, asyncio.Task[ProbeFacts | None]] = {}
         self._sections: Counter[tuple[str, str]] = Counter()
         self._probed_sections: set[tuple[str, str]] = set()
-        self._soft_hosts: set[str] = set()
         self._random = random.Random()
+        self.probes_sent = 0
 
     async def __aenter__(self) -> LinkChecker:
         return self
@@ -220,34 +247,31 @@ class LinkChecker:
     # -- one URL ---------------------------------------------------------------------------
 
     async def check(self, url: str) -> Observation:
-        """Check one URL through retries, HEAD→GET, redirects and the soft-404 probe."""
+        """Check one URL through retries, redirects and, when needed, the soft-404 probe."""
         started = time.monotonic()
         checked_at = self._clock()
         host = _host(url)
-        # A host already caught serving a page "not found" with 200 is read with GET, so the
-        # page's own title and heading can say so.
-        first = "GET" if host in self._soft_hosts else "HEAD"
+        first = "HEAD" if self._head_first(host) else "GET"
         budget = UrlBudget(self._http.url_deadline)
         token = CURRENT_BUDGET.set(budget)
         try:
             outcome, attempts = await self._with_retries(url, first)
-            sibling: Response | None = None
-            response = outcome.response
-            if response is not None and 200 <= response.status < 300 and self._http.soft404_probe:
-                sibling = await self._probe_within(response.url, budget)
-                if (
-                    sibling is not None
-                    and 200 <= sibling.status < 300
-                    and response.method == "HEAD"
-                ):
-                    outcome, more = await self._with_retries(url, "GET")  # compare the content
+            sibling: ProbeFacts | None = None
+            if self._http.soft404_probe and needs_probe(outcome) and not soft404_sign(outcome):
+                response = outcome.response
+                assert response is not None
+                if response.method == "HEAD":  # an HTML page: only its body can tell
+                    outcome, more = await self._with_retries(url, "GET")
                     attempts += more
+                if needs_probe(outcome) and not soft404_sign(outcome):
+                    assert outcome.response is not None
+                    sibling = await self._probe_within(outcome.response.url, budget)
         finally:
             CURRENT_BUDGET.reset(token)
         verdict, detail = classify(outcome, sibling)
-        if verdict is Verdict.SOFT_DEAD:
-            self._soft_hosts.add(host)
         response = outcome.response
+        if response is not None and self._on_page is not None:
+            self._on_page(url, response)
         return Observation(
             url=url,
             verdict=verdict,
@@ -259,6 +283,11 @@ class LinkChecker:
             redirects=list(outcome.chain[1:]),
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             failure=outcome.failure.value if outcome.failure is not None else None,
+        )
+
+    def _head_first(self, host: str) -> bool:
+        return any(
+            host == name or host.endswith(f".{name}") for name in self._http.head_first_hosts
         )
 
     async def _with_retries(self, url: str, method: str) -> tuple[Outcome, int]:
@@ -372,11 +401,12 @@ class LinkChecker:
             tuple(chain),
         )
 
-    async def _probe(self, page_url: str) -> Response | None:
-        """GET a random path beside the page, shared and cached: in its section (first path
-        segment) when this run checks at least ``SECTION_PROBE_MIN`` URLs there, else at the
-        site's root — so a site that answers 200 "not found" in one section is caught, and
-        the probes still cost a fraction of a request per URL."""
+    async def _probe(self, page_url: str) -> ProbeFacts | None:
+        """What a random path beside the page answers, shared and cached: in its section
+        (first path segment) when this run checks at least ``SECTION_PROBE_MIN`` URLs there,
+        else at the site's root — so a site that answers 200 "not found" in one section is
+        caught, and the probes cost a fraction of a request per URL (almost none once the
+        cache holds them)."""
         parts = urlsplit(page_url)
         section = _section(parts.scheme, parts.netloc, parts.path)
         big = section in self._probed_sections
@@ -384,13 +414,16 @@ class LinkChecker:
         key = f"{parts.scheme}://{parts.netloc}{prefix}"
         task = self._probes.get(key)
         if task is None:
+            cached = self._probe_cache.get_probe(key)
+            if cached is not None and cached.is_fresh(self._clock(), self._http.probe_cache_days):
+                return cached
             probe_url = urlunsplit(
                 (parts.scheme, parts.netloc, f"{prefix}{secrets.token_hex(10)}", "", "")
             )
-            task = self._probes[key] = asyncio.create_task(self._probe_once(probe_url))
+            task = self._probes[key] = asyncio.create_task(self._probe_once(key, probe_url))
         return await asyncio.shield(task)
 
-    async def _probe_within(self, page_url: str, budget: UrlBudget) -> Response | None:
+    async def _probe_within(self, page_url: str, budget: UrlBudget) -> ProbeFacts | None:
         """The sibling probe, waited for no longer than the page's own deadline allows
         (the probe goes on for the other pages that share it)."""
         try:
@@ -399,11 +432,16 @@ class LinkChecker:
         except TimeoutError:
             return None
 
-    async def _probe_once(self, url: str) -> Response | None:
-        """One GET, no retries: a probe that fails simply proves nothing."""
+    async def _probe_once(self, key: str, url: str) -> ProbeFacts | None:
+        """One GET, no retries: a probe that fails simply proves nothing (and is not kept)."""
         CURRENT_BUDGET.set(UrlBudget(self._http.url_deadline))  # this task's own context
+        self.probes_sent += 1
         outcome = await self._follow(url, "GET")
-        return outcome.response if outcome.failure is None else None
+        if outcome.failure is not None or outcome.response is None:
+            return None
+        facts = probe_facts(outcome.response, self._clock())
+        self._probe_cache.put_probe(key, facts)
+        return facts
 
 
 SECTION_PROBE_MIN = 3

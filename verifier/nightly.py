@@ -123,6 +123,7 @@ async def nightly_run(
                     transport=transport,
                     wayback_transport=wayback_transport,
                     archive_store=store,
+                    probe_cache=store,
                     on_result=observed,
                     stop=stop,
                     clock=clock,

@@ -17,7 +17,7 @@ from verifier.discover import base_versions
 from verifier.fold import fold_sources
 from verifier.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
 from verifier.history import SQLiteHistory
-from verifier.liveness import Clock, LinkChecker, utc_now
+from verifier.liveness import Clock, LinkChecker, ProbeCache, utc_now
 from verifier.models import LoadedEvent, Observation, Verdict
 from verifier.outage import answering_hosts
 from verifier.pipeline import (
@@ -130,6 +130,7 @@ async def check_sources(
     transport: httpx.AsyncBaseTransport | None = None,
     wayback_transport: httpx.AsyncBaseTransport | None = None,
     archive_store: ArchiveStore | None = None,
+    probe_cache: ProbeCache | None = None,
     on_result: Callable[[Observation], None] | None = None,
     stop: asyncio.Event | None = None,
     clock: Clock = utc_now,
@@ -158,7 +159,9 @@ async def check_sources(
         settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop
     )
     try:
-        async with LinkChecker(settings, transport=transport, clock=clock) as checker:
+        async with LinkChecker(
+            settings, transport=transport, clock=clock, probe_cache=probe_cache
+        ) as checker:
             archiving = asyncio.create_task(
                 archiver.run(tasks, board.verdict_of, board.has_verdict)
             )
@@ -223,6 +226,7 @@ async def check_online(
             transport=transport,
             wayback_transport=wayback_transport,
             archive_store=store,
+            probe_cache=store,
             on_result=on_result,
             evidence=RunEvidence(good_hosts=good_hosts),
         )

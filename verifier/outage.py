@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Collection, Iterable
 
-from verifier.classify import Failure
+from verifier.answers import Failure
 from verifier.models import Observation
 from verifier.urls import host_of
 
