@@ -1245,6 +1245,9 @@ def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
         print(f"  {note}")
     print("  truth: " + ", ".join(f"{t} {truths[t]}" for t in TRUTHS if truths[t]))
     print(f"  politeness bound     {bound.seconds:8.2f} s (set by {bound.what})")
+    chains = sum(len(c.chain) for c in scenario.cases) / len(scenario.cases)
+    print(f"  minimal requests     {chains:8.3f} per URL (retries and redirect hops any checker "
+          "needs; probes excluded)")  # fmt: skip
     violations: list[str] = []
     with WebProcess(scenario) as web:
         if scenario.second_rpu_target is None:

@@ -6,6 +6,7 @@ so the checker reads raw bytes and inflates them here, never past ``limit`` outp
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import zlib
@@ -58,11 +59,16 @@ def _text(fragment: bytes) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", text))).strip()[:300]
 
 
+@functools.lru_cache(maxsize=256)
 def page_title(body: bytes) -> str | None:
+    """The ``<title>`` text (remembered: the classifier and the probe logic both ask, and a
+    bytes object caches its own hash, so asking again costs a dictionary lookup)."""
     match = _TITLE.search(body)
     return _text(match.group(1)) if match else None
 
 
+@functools.lru_cache(maxsize=256)
 def first_heading(body: bytes) -> str | None:
+    """The first ``<h1>`` text (remembered, as ``page_title``)."""
     match = _H1.search(body)
     return _text(match.group(1)) if match else None

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import math
 import ssl
 import time
 from collections import Counter, OrderedDict
@@ -40,6 +41,7 @@ from verifier.netpolicy import (
     VettingBackend,
 )
 from verifier.pacing import Pacer
+from verifier.streams import AsyncioBackend
 from verifier.urls import host_problem, shown_url
 
 
@@ -279,7 +281,9 @@ class Fetcher:
         self._http = http
         if transport is None:
             backend = VettingBackend(
-                policy, resolver or Resolver(http.resolve, timeout=http.connect_timeout)
+                policy,
+                resolver or Resolver(http.resolve, timeout=http.connect_timeout),
+                AsyncioBackend(),
             )
             transport = ShardedTransport(
                 backend,
@@ -365,7 +369,7 @@ class Fetcher:
         gate = self.gate(host)
         await gate.enter()
         try:
-            await self._limiter.acquire(-gate.backlog)
+            await self._limiter.acquire(self._priority(gate))
             try:
                 if self.stopping:
                     raise StopRequested(url)
@@ -389,6 +393,16 @@ class Fetcher:
                 self._limiter.release()
         finally:
             gate.leave()
+
+    @staticmethod
+    def _priority(gate: HostGate) -> float:
+        """Who gets the next free slot (lowest first): a URL already begun (a retry, a
+        redirect hop, its probe) before any new one, since it alone can stretch the run by
+        whole timeouts; then the hosts with the most work left."""
+        budget = CURRENT_BUDGET.get()
+        if budget is not None and budget.deadline is not None:
+            return -math.inf
+        return -gate.backlog
 
     def _time_limit(self) -> tuple[float, str]:
         """This request's deadline: ``attempt_deadline``, or what is left of the URL's

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import random
 import secrets
 import time
@@ -182,7 +183,7 @@ class LinkChecker:
         for host, host_urls in sorted(by_host.items(), key=lambda item: -len(item[1])):
             self.fetcher.gate(host).backlog = len(host_urls)
             queue = list(reversed(host_urls))
-            for _ in range(min(self._http.per_host, len(host_urls))):
+            for _ in range(workers_for(len(host_urls), self._http.per_host)):
                 workers.append(asyncio.create_task(worker(host, queue)))
         everything: asyncio.Future[list[Any]] = asyncio.gather(*workers, return_exceptions=True)
         tripped = asyncio.ensure_future(outage.tripped.wait())
@@ -442,6 +443,15 @@ class LinkChecker:
         facts = probe_facts(outcome.response, self._clock())
         self._probe_cache.put_probe(key, facts)
         return facts
+
+
+URLS_PER_WORKER = 4
+"""A host gets one worker (one connection, most of the time) per this many URLs, up to
+``per_host``: a second TLS handshake for a host with two URLs costs more than it saves."""
+
+
+def workers_for(urls: int, per_host: int) -> int:
+    return max(1, min(per_host, math.ceil(urls / URLS_PER_WORKER)))
 
 
 SECTION_PROBE_MIN = 3
