@@ -4,6 +4,7 @@ the probe cache across runs, hosts whose HEAD lies, TLS."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,16 @@ async def test_https_pages_share_one_handshake_per_connection(tmp_path: Path) ->
         handshakes = web.stats().handshakes_by_host.get(web.addr(0), 0)
     assert set(verdicts.values()) == {Verdict.ALIVE}
     assert 1 <= handshakes <= 2
+
+
+async def test_starts_on_one_host_keep_the_interval_and_the_cap() -> None:
+    paths = [f"/news/story-{n}" for n in range(16)]
+    async with LoopWeb(hosts=1, latency_ms=150) as web:
+        web.publish(0, paths)
+        await run(web, [web.url(0, p) for p in paths], per_host=4, min_host_interval=0.05)
+        arrivals = sorted(entry.time for entry in web.log)
+        inflight = web.max_inflight(0)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 16
+    assert min(gaps) >= 0.045  # the interval, less the jitter of two arrival stamps
+    assert inflight <= 4

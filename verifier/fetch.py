@@ -255,13 +255,16 @@ class HostGate:
         self._starts.cool_down(seconds)
 
     async def enter(self) -> None:
-        """Take a slot and wait for this host's next start time (``leave`` gives it back)."""
-        await self._slots.acquire()
-        try:
-            await self._starts.turn()
-        except BaseException:
-            self._slots.release()
-            raise
+        """Wait for this host's next start time, then take a slot and the start together
+        (``leave`` gives the slot back). A slot is never held while waiting for the start
+        time: with ``per_host`` slots and a latency near ``per_host × min_interval``, that
+        wait would otherwise keep the host below its interval rate."""
+        while True:
+            await self._starts.due()
+            await self._slots.acquire()
+            if self._starts.take():
+                return
+            self._slots.release()  # another request took this start: wait for the next
 
     def leave(self) -> None:
         self._slots.release()

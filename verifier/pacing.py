@@ -31,3 +31,18 @@ class Pacer:
                     break
                 await asyncio.sleep(start - now)
             self._next = max(now, self._next) + self.interval
+
+    async def due(self) -> None:
+        """Wait until a start would be allowed, as things stand, without taking it (a
+        cool-down may come meanwhile: ``take`` says whether the start is still due)."""
+        wait = max(self._next, self._cool_until) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def take(self) -> bool:
+        """Take the start now if it is due (the next one is then ``interval`` away)."""
+        now = time.monotonic()
+        if max(self._next, self._cool_until) > now or self._lock.locked():
+            return False
+        self._next = max(now, self._next) + self.interval
+        return True
