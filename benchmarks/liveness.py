@@ -1245,6 +1245,13 @@ def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
         print(f"  {note}")
     print("  truth: " + ", ".join(f"{t} {truths[t]}" for t in TRUTHS if truths[t]))
     print(f"  politeness bound     {bound.seconds:8.2f} s (set by {bound.what})")
+    waits: dict[str, float] = defaultdict(float)
+    for case in scenario.cases:
+        waits[case.host] += case.wait
+    paused = max(bound.by_host.get(h, 0.0) + w for h, w in waits.items()) if waits else 0.0
+    if paused > bound.seconds:
+        print(f"  bound, 429s pausing  {paused:8.2f} s (when every Retry-After pauses its whole "
+              "host, as ours does; targets use the plain bound)")  # fmt: skip
     chains = sum(len(c.chain) for c in scenario.cases) / len(scenario.cases)
     print(f"  minimal requests     {chains:8.3f} per URL (retries and redirect hops any checker "
           "needs; probes excluded)")  # fmt: skip
