@@ -196,7 +196,7 @@ async def test_hang_times_out_and_ends_when_client_leaves(
         await client.get(web.url(0, "/hang/x"), timeout=0.2)
     assert time.monotonic() - start < 10.0  # the client's timeout ended it, not the server
     assert web.max_inflight(0) == 1
-    await _until(lambda: web.stats().inflight_by_host == {})
+    await _until(lambda: web.stats().inflight_by_host == {}, seconds=10.0)
 
     with pytest.raises(httpx.ReadTimeout):  # a 30 s delay ends as soon as the client leaves
         await client.get(web.url(0, "/delay/30000/x"), timeout=0.1)
