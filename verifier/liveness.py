@@ -258,15 +258,14 @@ class LinkChecker:
         try:
             outcome, attempts = await self._with_retries(url, first)
             sibling: ProbeFacts | None = None
-            if self._http.soft404_probe and needs_probe(outcome) and not soft404_sign(outcome):
-                response = outcome.response
-                assert response is not None
-                if response.method == "HEAD":  # an HTML page: only its body can tell
-                    outcome, more = await self._with_retries(url, "GET")
-                    attempts += more
-                if needs_probe(outcome) and not soft404_sign(outcome):
-                    assert outcome.response is not None
-                    sibling = await self._probe_within(outcome.response.url, budget)
+            wants_probe = self._http.soft404_probe and _wants_probe(outcome)
+            if wants_probe and outcome.response and outcome.response.method == "HEAD":
+                # an HTML page on a HEAD-first host: only its body can tell
+                outcome, more = await self._with_retries(url, "GET")
+                attempts += more
+                wants_probe = _wants_probe(outcome)
+            if wants_probe and outcome.response is not None:
+                sibling = await self._probe_within(outcome.response.url, budget)
         finally:
             CURRENT_BUDGET.reset(token)
         verdict, detail = classify(outcome, sibling)
@@ -489,6 +488,11 @@ class _AttemptState:
     sent: int = 0
     counted: int = 0
     free_switch: bool = False
+
+
+def _wants_probe(outcome: Outcome) -> bool:
+    """A 2xx HTML page that neither says "not found" nor corroborates its URL."""
+    return needs_probe(outcome) and soft404_sign(outcome) is None
 
 
 def _head_refused(outcome: Outcome) -> bool:
