@@ -2,6 +2,7 @@
 
     python -m benchmarks.liveness [--scenario realworld|synthetic|corpus|all|both]
         [--skip-lychee] [--seed N] [--latency MS] [--tls-delay MS] [--head-first N]
+        [--max-concurrency N]
 
 ``all`` (the default) runs the three scenarios; ``both`` is synthetic + corpus, as before.
 
@@ -1136,6 +1137,15 @@ def _recall_lines(scenario: Scenario, verdicts: list[str]) -> tuple[float | None
     return recall, [line]
 
 
+def _addr_in(scenario: Scenario, url: str) -> str:
+    return scenario.addr_of(urlsplit(url).hostname or "")
+
+
+def _case_of(scenario: Scenario, result: RunResult, url: str) -> Case | None:
+    index = result.urls.index(url) if url in result.urls else -1
+    return scenario.cases[index] if 0 <= index < len(scenario.cases) else None
+
+
 def report(
     scenario: Scenario,
     bound: Bound,
@@ -1178,6 +1188,19 @@ def report(
             f"(its own bound {bound.by_host.get(host, 0):.2f} s, "
             f"{server.by_host.get(host, 0)} requests served)"
         )
+        case = _case_of(scenario, result, last)
+        if case is not None:
+            print(
+                f"  last URL             {case.kind} ({case.truth}), its own bound "
+                f"{sum(case.chain) + case.wait:.2f} s"
+            )
+        busiest = max(server.by_host, key=lambda h: server.by_host[h])
+        ends = [t for u, t in result.finished.items() if _addr_in(scenario, u) == busiest]
+        if ends:
+            print(
+                f"  busiest host         {scenario.host_in_url(busiest)} done at {max(ends):.2f} s "
+                f"(its own bound {bound.by_host.get(busiest, 0):.2f} s)"
+            )
     for note in result.notes:
         print(f"  note: {note}")
     if server.errors:
@@ -1337,6 +1360,12 @@ def main(argv: list[str] | None = None) -> None:
         default=3,
         help="realworld: honest hosts listed in head_first_hosts",
     )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        help="requests in flight across all hosts, ours and lychee's (default: config's)",
+    )
     args = parser.parse_args(argv)
     scenarios: list[Scenario] = []
     if args.scenario in ("synthetic", "both", "all"):
@@ -1349,6 +1378,12 @@ def main(argv: list[str] | None = None) -> None:
                 args.corpus, args.seed, args.latency, args.tls_delay, args.head_first
             )
         )
+    if args.max_concurrency is not None:
+        for scenario in scenarios:
+            http = scenario.settings.http.model_copy(
+                update={"max_concurrency": args.max_concurrency}
+            )
+            scenario.settings = scenario.settings.model_copy(update={"http": http})
     print(f"checker: verifier at {_revision()}; Python {sys.version.split()[0]}")
     violations: list[str] = []
     for scenario in scenarios:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Mapping
 from typing import assert_never
 
@@ -66,6 +67,8 @@ _CHALLENGE_MARKERS = (
     b"checking your browser",
     b"ddos-guard",
 )
+_CHALLENGE = re.compile(b"|".join(map(re.escape, _CHALLENGE_MARKERS)), re.IGNORECASE)
+"""Any challenge marker, in any case (one scan of the page's head)."""
 _WALL_HEADERS = (
     ("cf-mitigated", "Cloudflare challenge"),
     ("x-datadome", "DataDome bot protection"),
@@ -81,8 +84,7 @@ def bot_wall(response: Response) -> str | None:
             return name
     if response.status == 999:
         return "bot wall (HTTP 999, as LinkedIn answers crawlers)"
-    head = response.body[:16_384].lower()
-    if any(marker in head for marker in _CHALLENGE_MARKERS):
+    if _CHALLENGE.search(response.body, 0, 16_384):
         return "bot challenge page"
     server = response.headers.get("server", "").lower()
     if response.status in (403, 503) and ("cloudflare" in server or "akamai" in server):

@@ -243,12 +243,16 @@ class FairLimiter:
 
 
 class HostGate:
-    """Per-host politeness: a concurrency cap, a minimum interval between request starts,
-    and a pause that a 429 imposes on the whole host."""
+    """Per-host politeness: a concurrency cap, request starts paced at one per interval,
+    and a pause that a 429 imposes on the whole host.
+
+    Starts keep the interval's schedule: one that a busy event loop ran late lets the next
+    follow sooner, but never closer than half an interval (``Pacer`` tolerance), so the host
+    sees the configured rate, not a rate that the checker's own delays keep lowering."""
 
     def __init__(self, per_host: int, min_interval: float) -> None:
         self._slots = asyncio.Semaphore(per_host)
-        self._starts = Pacer(1, min_interval)
+        self._starts = Pacer(1, min_interval, tolerance=min_interval / 2)
         self.backlog = 0
 
     def pause(self, seconds: float) -> None:

@@ -1,5 +1,14 @@
 """An evenly spaced start pacer: at most ``count`` starts per ``window`` seconds, never a
-burst, plus a cool-down that can pause it (a 429 from a rate-limited service)."""
+burst, plus a cool-down that can pause it (a 429 from a rate-limited service).
+
+Starts keep to a schedule (the generic cell rate algorithm): each is due one interval after
+the previous start's *due* time, so a start the event loop ran late does not push every later
+one back. ``tolerance`` is how late a start may be and still count as on time: the next
+start then comes sooner, but never less than ``interval - tolerance`` after it, and over any
+stretch there are never more starts than the schedule holds. With no tolerance every start
+is at least one interval after the previous one (a busy loop's delays then add up: on a host
+that 393 URLs keep at its interval, ~25 ms of lag per start cost 10 s).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,9 @@ import time
 
 
 class Pacer:
-    def __init__(self, count: float, window: float) -> None:
+    def __init__(self, count: float, window: float, tolerance: float = 0.0) -> None:
         self.interval = window / count
+        self._tolerance = min(tolerance, self.interval)
         self._next = 0.0
         self._cool_until = 0.0
         self._lock = asyncio.Lock()
@@ -21,7 +31,7 @@ class Pacer:
         now = time.monotonic()
         start = max(self._next, self._cool_until)
         if start <= now and not self._lock.locked():  # the common case: no wait, no lock
-            self._next = max(now, self._next) + self.interval
+            self._schedule_after(now)
             return
         async with self._lock:
             while True:
@@ -30,7 +40,7 @@ class Pacer:
                 if start <= now:
                     break
                 await asyncio.sleep(start - now)
-            self._next = max(now, self._next) + self.interval
+            self._schedule_after(now)
 
     async def due(self) -> None:
         """Wait until a start would be allowed, as things stand, without taking it (a
@@ -44,5 +54,10 @@ class Pacer:
         now = time.monotonic()
         if max(self._next, self._cool_until) > now or self._lock.locked():
             return False
-        self._next = max(now, self._next) + self.interval
+        self._schedule_after(now)
         return True
+
+    def _schedule_after(self, now: float) -> None:
+        """A start happens at ``now``: the next is due one interval after this one's due time
+        (or after ``now - tolerance``, if this one is later than the tolerance allows)."""
+        self._next = max(now - self._tolerance, self._next) + self.interval
