@@ -190,7 +190,9 @@ async def test_job_that_stays_pending_is_recorded_then_confirmed_next_run() -> N
         (SpnOutcome.error("not-found", "Target answered 404"), ArchiveState.FAILED),
         (SpnOutcome.error("no-captures", "unreachable"), ArchiveState.FAILED),
         (SpnOutcome.error("made-up-new-code", "?"), ArchiveState.FAILED),
-        (SpnOutcome.error("browsing-timeout", "slow"), ArchiveState.PENDING),
+        (SpnOutcome.error("browsing-timeout", "slow"), ArchiveState.SAVED),  # tried again
+        (SpnOutcome.error("proxy-error", "proxy"), ArchiveState.SAVED),
+        (SpnOutcome.error("soft-time-limit-exceeded", "45 s"), ArchiveState.SAVED),
     ],
 )
 async def test_capture_job_errors_follow_the_status_ext_table(outcome, state) -> None:
@@ -200,12 +202,30 @@ async def test_capture_job_errors_follow_the_status_ext_table(outcome, state) ->
     assert run.records[URL].state is state
 
 
-async def test_200_error_on_submit_is_understood() -> None:
+async def test_a_capture_failing_transiently_every_time_stays_pending() -> None:
+    fake = fake_wayback(capture_duration=0)
+    fake.script_spn(URL, *[SpnOutcome.error("proxy-error", "proxy")] * 5)
+    run, _ = await archive(fake, [ArchiveTask(URL)])
+    assert run.records[URL].state is ArchiveState.PENDING
+    submits = fake.requests(family="spn_submit")
+    assert len(submits) == 3  # [wayback] attempts, each after a wait
+
+
+async def test_the_urls_daily_cap_leaves_what_the_archive_holds() -> None:
     fake = fake_wayback(per_url_daily=0)
     run, _ = await archive(fake, [ArchiveTask(URL)])
     info = run.records[URL]
-    assert info.state is ArchiveState.FAILED
-    assert "too-many-daily-captures" in (info.detail or "")
+    assert info.state is ArchiveState.MISSING  # not "failed": nothing is wrong with the URL
+    assert "no new capture today" in (info.detail or "")
+
+
+async def test_the_urls_daily_cap_keeps_the_capture_the_lookup_found() -> None:
+    fake = fake_wayback(per_url_daily=0)
+    fake.add_capture(URL, "20200101000000")
+    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
+    info = run.records[URL]
+    assert info.state is ArchiveState.EXISTING
+    assert info.timestamp == "20200101000000"
 
 
 async def test_daily_cap_stops_captures_for_the_run() -> None:
@@ -214,8 +234,9 @@ async def test_daily_cap_stops_captures_for_the_run() -> None:
     run, _ = await archive(fake, [ArchiveTask(u) for u in urls], workers=1)
     states = sorted(info.state.value for info in run.records.values())
     assert states == ["missing", "missing", "missing", "saved"]
-    assert len(fake.requests(family="spn_submit")) == 2
-    assert any("daily cap" in notice for notice in run.notices)
+    submits = fake.requests(family="spn_submit")
+    assert len(submits) == 1  # the account's status said one capture was left: no refusal
+    assert any("before the account's daily cap" in notice for notice in run.notices)
 
 
 async def test_cdx_429_cools_the_family_down_then_gives_up_as_unverified() -> None:

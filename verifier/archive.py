@@ -22,14 +22,14 @@ import datetime as dt
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from verifier.config import WaybackSettings
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
 from verifier.rules import wayback_target
 from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
-from verifier.wayback_data import Capture, looks_fabricated, timestamp_of
+from verifier.wayback_data import Capture, SpnAnswer, looks_fabricated, timestamp_of
 
 DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
 VerdictOf = Callable[[str], Awaitable[Verdict | None]]
@@ -149,6 +149,8 @@ class Archiver:
         self._clock = clock
         self._stop = stop or asyncio.Event()
         self._daily_cap_reached = False
+        self._user_status_read = False
+        self._captures_left: int | None = None
         self._submitting = asyncio.Lock()  # one capture request at a time: the cap is exact
         self._saves: list[asyncio.Task[None]] = []
         self._polling: set[asyncio.Task[Any]] = set()
@@ -402,60 +404,150 @@ class Archiver:
         return age > dt.timedelta(days=self._settings.save_if_no_capture_within_days)
 
     async def save(self, task: ArchiveTask, found: ArchiveInfo, run: ArchiveRun) -> ArchiveInfo:
-        """Request a capture through SPN2 and poll its job; ``found`` stands if it cannot."""
+        """Request a capture through SPN2 and poll its job; ``found`` stands if it cannot.
+
+        All sessions busy and transient capture errors are tried again, with waits, within
+        the run; the account's daily cap is read first and never reached."""
         async with self._client.sessions:
-            async with self._submitting:
-                if not self._client.can_save or self._daily_cap_reached or self._stop.is_set():
-                    return found
-                answer = await self._client.submit(
-                    task.url, self._settings.save_if_no_capture_within_days
-                )
+            for attempt in range(1, self._settings.attempts + 1):
+                async with self._submitting:
+                    if self._stop.is_set() or not await self._may_capture(run):
+                        return found
+                    answer = await self._submit(task.url)
+                    if answer.kind not in ("job", "recent", "unknown"):
+                        self._captures_left_refund()
                 if answer.kind == "daily-cap":
                     self._daily_cap_reached = True
                     run.notices.append(f"Save Page Now daily cap reached: {answer.message}")
                     return found
-            if answer.kind in ("retry", "unknown"):
-                return self._pending(found, None, answer.message)
-            if answer.kind == "failed":
-                return found.model_copy(
-                    update={"state": ArchiveState.FAILED, "detail": answer.message}
-                )
-            return await self._poll(task, found, answer.job_id or "")
+                if answer.kind == "url-daily-cap":
+                    return _noted(found, f"no new capture today: {answer.message}")
+                if answer.kind in ("retry", "unknown", "session-limit"):
+                    return self._pending(found, None, answer.message)
+                if answer.kind == "failed":
+                    return found.model_copy(
+                        update={"state": ArchiveState.FAILED, "detail": answer.message}
+                    )
+                if answer.kind in ("job", "recent"):
+                    answer = await self._poll(answer.job_id or "")
+                    if answer.kind == "success" and answer.timestamp:
+                        return self._captured(task, found, answer)
+                    if answer.kind == "failed":
+                        return found.model_copy(
+                            update={
+                                "state": ArchiveState.FAILED,
+                                "job_id": answer.job_id,
+                                "detail": answer.message,
+                            }
+                        )
+                    if answer.kind != "transient":  # still running: confirmed on a later run
+                        return self._pending(
+                            found, answer.job_id, "capture job still pending; confirmed later"
+                        )
+                # a transient capture error: submit again after a wait
+                if attempt < self._settings.attempts and await self._stopped_within(
+                    self._settings.poll_interval * attempt
+                ):
+                    break
+            return self._pending(found, None, f"capture not made: {answer.message}")
 
-    async def _poll(self, task: ArchiveTask, found: ArchiveInfo, job_id: str) -> ArchiveInfo:
+    async def _may_capture(self, run: ArchiveRun) -> bool:
+        """One more capture request fits under the account's daily cap (read once per run
+        from ``/save/status/user``; the cap is never reached, so no capture is refused)."""
+        if not self._client.can_save or self._daily_cap_reached:
+            return False
+        if not self._user_status_read:
+            self._user_status_read = True
+            try:
+                status = await self._client.user_status()
+            except WaybackUnavailable as exc:
+                run.notices.append(f"Save Page Now account status unknown: {exc}")
+                status = None
+            self._captures_left = None if status is None else status.captures_left
+            if status is not None and status.captures_left is not None:
+                run.notices.append(
+                    f"Save Page Now: {status.captures_left} captures left today "
+                    f"({status.daily_captures} of {status.daily_limit} used)"
+                )
+        if self._captures_left is None:
+            return True
+        if self._captures_left <= 0:
+            self._daily_cap_reached = True
+            run.notices.append("Save Page Now: stopped before the account's daily cap")
+            return False
+        self._captures_left -= 1
+        return True
+
+    def _captures_left_refund(self) -> None:
+        """A capture request that made no capture does not count against the daily cap."""
+        if self._captures_left is not None:
+            self._captures_left += 1
+
+    async def _submit(self, url: str) -> SpnAnswer:
+        """Submit, waiting while every capture session of the account is busy."""
+        waited = 0.0
+        while True:
+            answer = await self._client.submit(url, self._settings.save_if_no_capture_within_days)
+            if answer.kind != "session-limit" or waited >= self._settings.poll_timeout:
+                return answer
+            wait = self._settings.poll_interval
+            if await self._stopped_within(wait):
+                return answer
+            waited += wait
+
+    async def _poll(self, job_id: str) -> SpnAnswer:
+        """Poll a capture job every ``poll_interval`` until it ends or ``poll_timeout``
+        passes (then its last answer, e.g. ``pending``)."""
         current = asyncio.current_task()
         if current is not None:
             self._polling.add(current)  # a stop lets this task record the job as pending
+        answer = SpnAnswer("pending", job_id)
         waited = 0.0
         interval = self._settings.poll_interval
         while waited < self._settings.poll_timeout and not await self._stopped_within(interval):
             waited += interval
-            interval = min(interval * 1.5, 30.0)
             try:
                 answer = await self._client.job_status(job_id)
             except WaybackStopped:
                 break
-            if answer.kind == "success" and answer.timestamp:
-                original = answer.original_url or task.url
-                return ArchiveInfo(
-                    state=ArchiveState.SAVED,
-                    timestamp=answer.timestamp,
-                    job_id=job_id,
-                    url=f"{self._settings.replay_url.rstrip('/')}/{answer.timestamp}/{original}",
-                    captured_status=200,
-                    checked_at=self._clock(),
-                )
-            if answer.kind == "failed":
-                return found.model_copy(
-                    update={
-                        "state": ArchiveState.FAILED,
-                        "job_id": job_id,
-                        "detail": answer.message,
-                    }
-                )
-            if answer.kind not in ("pending", "retry"):
+            if answer.kind in ("success", "failed", "transient"):
                 break
-        return self._pending(found, job_id, "capture job still pending; confirmed on a later run")
+        return answer if answer.job_id else replace(answer, job_id=job_id)
+
+    def _captured(self, task: ArchiveTask, found: ArchiveInfo, answer: SpnAnswer) -> ArchiveInfo:
+        """A finished capture job. The citation's capture (``found``) stays ``url``; the new
+        capture is the latest. A capture of an error page (an archived 301 or 403: SPN2's
+        "same snapshot" may name one) is no good capture."""
+        original = answer.original_url or task.url
+        new_url = f"{self._settings.replay_url.rstrip('/')}/{answer.timestamp}/{original}"
+        status = answer.http_status
+        if status is not None and not 200 <= status < 300:
+            detail = f"Save Page Now's capture {answer.timestamp} answered HTTP {status}"
+            if found.state is ArchiveState.EXISTING:
+                return _noted(found, detail)
+            return found.model_copy(
+                update={"state": ArchiveState.FAILED, "job_id": answer.job_id, "detail": detail}
+            )
+        if found.state is ArchiveState.EXISTING and found.url and found.url != new_url:
+            return found.model_copy(
+                update={
+                    "state": ArchiveState.SAVED,
+                    "job_id": answer.job_id,
+                    "latest_url": new_url,
+                    "latest_timestamp": answer.timestamp,
+                    "checked_at": self._clock(),
+                }
+            )
+        return ArchiveInfo(
+            state=ArchiveState.SAVED,
+            timestamp=answer.timestamp,
+            job_id=answer.job_id,
+            url=new_url,
+            captured_status=status,
+            latest_url=new_url,
+            latest_timestamp=answer.timestamp,
+            checked_at=self._clock(),
+        )
 
     async def _stopped_within(self, seconds: float) -> bool:
         """Sleep ``seconds``; True at once if the run stops meanwhile."""
@@ -467,28 +559,28 @@ class Archiver:
         return True
 
     def _pending(self, found: ArchiveInfo, job_id: str | None, detail: str) -> ArchiveInfo:
-        return ArchiveInfo(
-            state=ArchiveState.PENDING,
-            job_id=job_id,
-            detail=detail,
-            url=found.url,
-            timestamp=found.timestamp,
-            checked_at=self._clock(),
+        return found.model_copy(
+            update={
+                "state": ArchiveState.PENDING,
+                "job_id": job_id,
+                "detail": detail,
+                "checked_at": self._clock(),
+            }
         )
 
     async def _confirm_pending(self, task: ArchiveTask, known: ArchiveInfo) -> ArchiveInfo | None:
         answer = await self._client.job_status(known.job_id or "")
         if answer.kind == "success" and answer.timestamp:
-            original = answer.original_url or task.url
-            return ArchiveInfo(
-                state=ArchiveState.SAVED,
-                timestamp=answer.timestamp,
-                job_id=known.job_id,
-                url=f"{self._settings.replay_url.rstrip('/')}/{answer.timestamp}/{original}",
-                captured_status=200,
-                checked_at=self._clock(),
+            found = known.model_copy(
+                update={"state": ArchiveState.EXISTING if known.url else ArchiveState.MISSING}
             )
+            return self._captured(task, found, replace(answer, job_id=known.job_id))
         return None
+
+
+def _noted(info: ArchiveInfo, detail: str) -> ArchiveInfo:
+    """``info`` unchanged but for a detail, when it has none."""
+    return info if info.detail else info.model_copy(update={"detail": detail})
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

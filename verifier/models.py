@@ -58,6 +58,9 @@ class ArchiveState(StrEnum):
     MISSING = "missing"
     UNVERIFIED = "unverified"
     FABRICATED = "fabricated"
+    IMPRECISE = "imprecise"
+    """The link's timestamp names no capture, but Wayback resolves it to a good capture of
+    the same URL (``resolved_url``): a warning, fixed by writing the exact timestamp."""
 
 
 def _as_text(value: Any) -> Any:
@@ -154,6 +157,13 @@ class ArchiveInfo(BaseModel):
     """True when ``url`` is offered as the replacement for a dead source."""
     job_id: str | None = None
     checked_at: dt.datetime | None = None
+    resolved_url: str | None = None
+    """For a claimed link: the capture Wayback actually serves for it (exact timestamp)."""
+    resolved_timestamp: str | None = None
+    latest_url: str | None = None
+    """The newest good capture (a refresh made or found by Save Page Now), when it is not
+    ``url``: ``url`` stays the citation's capture, the closest before the source's date."""
+    latest_timestamp: str | None = None
 
 
 class Observation(BaseModel):

@@ -32,8 +32,10 @@ from verifier.wayback_data import (
     Capture,
     CdxFormatError,
     SpnAnswer,
+    UserStatus,
     parse_cdx_json,
     read_spn_reply,
+    read_user_status,
     same_target,
     target_key,
 )
@@ -195,8 +197,8 @@ class WaybackClient:
             raise WaybackUnavailable("no Wayback keys configured")
         return {"Authorization": self._keys.header}
 
-    async def user_status(self) -> dict[str, Any]:
-        """``/save/status/user``: sessions available and the daily capture count."""
+    async def user_status(self) -> UserStatus | None:
+        """``/save/status/user``: sessions free and captures left today (None: not told)."""
         response = await self._request(
             "status",
             "GET",
@@ -204,10 +206,14 @@ class WaybackClient:
             params={"_t": str(time.time_ns())},
             headers=self._auth(),
         )
+        if response.status_code == 401:
+            raise WaybackUnavailable("Save Page Now refused the keys (HTTP 401)")
         if response.status_code != 200:
-            raise WaybackUnavailable(f"SPN2 user status answered HTTP {response.status_code}")
-        payload = response.json()
-        return payload if isinstance(payload, dict) else {}
+            return None
+        try:
+            return read_user_status(response.json())
+        except ValueError:
+            return None
 
     async def submit(self, url: str, if_not_archived_within_days: int) -> SpnAnswer:
         """POST a capture request. Not retried blindly: a 5xx or timeout may hide a capture
@@ -236,7 +242,11 @@ class WaybackClient:
             return SpnAnswer("retry", message="Save Page Now answered with something not JSON")
 
     async def job_status(self, job_id: str) -> SpnAnswer:
-        response = await self._request("status", "GET", f"{self._settings.status_url}/{job_id}")
+        """A capture job's state; asked with the keys (the documented way), when there are."""
+        headers = {} if self._keys is None else {"Authorization": self._keys.header}
+        response = await self._request(
+            "status", "GET", f"{self._settings.status_url}/{job_id}", headers=headers
+        )
         if response.status_code == 404:
             return SpnAnswer("failed", job_id, message="job not found (expired?)")
         if response.status_code != 200:

@@ -38,7 +38,10 @@ RETRYABLE_SPN_ERRORS = frozenset(
     }
 )
 SPN_SESSION_LIMIT = "error:user-session-limit"
+SPN_URL_DAILY_CAP = "error:too-many-daily-captures"
 SPN_DAILY_CAP = re.compile(r"daily.*limit|captures per day|more than [\d,]+ captures", re.I)
+SPN_SAME_SNAPSHOT = re.compile(r"same snapshot had been made", re.I)
+SPN_URL_CAPTURED_TODAY = re.compile(r"already captured \d+ times today", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +139,57 @@ def same_target(original: str, url: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SpnAnswer:
-    """The meaning of an SPN2 submit or status reply."""
+    """The meaning of an SPN2 submit or status reply.
 
-    kind: str  # "job", "success", "pending", "retry", "failed", "daily-cap"
+    ``kind``: ``job`` (a new capture job); ``recent`` (no new capture: the job of the same
+    snapshot made minutes ago, whose status names that capture); ``success``; ``pending``;
+    ``session-limit`` (every session busy: submit again later); ``transient`` (the capture
+    failed for a passing reason: submit again later); ``retry`` (the request itself failed:
+    an HTTP error, no JSON); ``url-daily-cap`` (this URL was captured as often as allowed
+    today: what the archive holds stands); ``daily-cap`` (the account's daily cap);
+    ``failed`` (cannot be captured now); ``unknown`` (no answer: it may have been captured).
+    """
+
+    kind: str
     job_id: str | None = None
     timestamp: str | None = None
     original_url: str | None = None
     message: str = ""
+    http_status: int | None = None
+    """For a success: the status the archived page answered (a 301 or 403 is no good capture)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    """``/save/status/user``: capture sessions free and captures left today."""
+
+    available: int
+    processing: int
+    daily_captures: int | None
+    daily_limit: int | None
+
+    @property
+    def captures_left(self) -> int | None:
+        if self.daily_captures is None or self.daily_limit is None:
+            return None
+        return max(0, self.daily_limit - self.daily_captures)
+
+
+def read_user_status(payload: Any) -> UserStatus | None:
+    """The user-status reply, or None if it is not one (fields are integers, some optional)."""
+    if not isinstance(payload, dict):
+        return None
+
+    def number(name: str) -> int | None:
+        value = payload.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    available, processing = number("available"), number("processing")
+    if available is None:
+        return None
+    return UserStatus(
+        available, processing or 0, number("daily_captures"), number("daily_captures_limit")
+    )
 
 
 def read_spn_reply(payload: Any) -> SpnAnswer:
@@ -153,26 +200,35 @@ def read_spn_reply(payload: Any) -> SpnAnswer:
     message = str(payload.get("message") or "")
     job_id = payload.get("job_id")
     if status == "success":
+        http_status = payload.get("http_status")
         return SpnAnswer(
             "success",
             str(job_id),
             str(payload.get("timestamp") or ""),
             str(payload.get("original_url") or ""),
             message,
+            http_status if isinstance(http_status, int) else None,
         )
     if status == "pending":
         return SpnAnswer("pending", str(job_id) if job_id else None, message=message)
     if status == "error":
         code = str(payload.get("status_ext") or "")
+        if code == SPN_URL_DAILY_CAP or SPN_URL_CAPTURED_TODAY.search(message):
+            return SpnAnswer("url-daily-cap", message=message)
         if not code and SPN_DAILY_CAP.search(message):
             return SpnAnswer("daily-cap", message=message)
+        if code == SPN_SESSION_LIMIT:
+            return SpnAnswer("session-limit", message=message)
         if code in RETRYABLE_SPN_ERRORS:
-            return SpnAnswer("retry", str(job_id) if job_id else None, message=f"{code} {message}")
+            return SpnAnswer(
+                "transient", str(job_id) if job_id else None, message=f"{code} {message}"
+            )
         return SpnAnswer(
             "failed",
             str(job_id) if job_id else None,
             message=f"{code or 'error'}: {message}".strip(),
         )
     if job_id:
-        return SpnAnswer("job", str(job_id), message=message)
+        kind = "recent" if SPN_SAME_SNAPSHOT.search(message) else "job"
+        return SpnAnswer(kind, str(job_id), message=message)
     return SpnAnswer("retry", message=message or "SPN2 answer without job_id or status")
