@@ -115,9 +115,9 @@ class WaybackSettings(_Section):
     secret_key_env: str = "WAYBACK_SECRET_KEY"
     rate_window: Annotated[float, Field(gt=0)] = 60.0
     cdx_per_window: Annotated[int, Field(ge=1)] = 24
-    save_per_window: Annotated[int, Field(ge=1)] = 10
+    save_per_window: Annotated[int, Field(ge=1)] = 11
     status_per_window: Annotated[int, Field(ge=1)] = 60
-    max_sessions: Annotated[int, Field(ge=1)] = 4
+    max_sessions: Annotated[int, Field(ge=1)] = 5
     workers: Annotated[int, Field(ge=1)] = 4
     cooldown_after_429: Annotated[float, Field(ge=0)] = 60.0
     timeout: Annotated[float, Field(gt=0)] = 30.0
