@@ -661,3 +661,454 @@ async def test_legacy_save_modes():
     dead = FakeWayback(FakeWaybackConfig(legacy_save="dead404"))
     async with connect(dead) as client:
         assert (await client.get(f"/save/{URL}")).status_code == 404
+
+
+# --------------------------------------------------------------------------- reference audit
+# Each test names the sections of shared/reference/wayback-api.md whose shapes it pins.
+
+
+async def test_cdx_revisit_rows_resolve_to_the_capture_they_revisit(fake, client):
+    """1b (resolveRevisits), 4 step 2, 6.3: a revisit is warc/revisit and "-" until resolved,
+    and then shows the status and mimetype of the earlier capture with the same digest."""
+    fake.add_capture(URL, "20200101000000", statuscode="404", mimetype="text/plain", body=b"x")
+    fake.add_capture(URL, "20210101000000", revisit=True, body=b"x")  # own fields: 200 text/html
+    fields = "timestamp,mimetype,statuscode"
+    rows = (await cdx(client, URL, fl=fields)).json()
+    assert rows[1:] == [
+        ["20200101000000", "text/plain", "404"],
+        ["20210101000000", "warc/revisit", "-"],
+    ]
+    resolved = (await cdx(client, URL, fl=fields, resolveRevisits="true")).json()
+    assert resolved[2] == ["20210101000000", "text/plain", "404"]
+    only_404 = await cdx(
+        client, URL, fl="timestamp", filter="statuscode:404", resolveRevisits="true"
+    )
+    assert only_404.json() == [["timestamp"], ["20200101000000"], ["20210101000000"]]
+    replay = await client.get(f"/web/20210101000000id_/{URL}")
+    assert replay.status_code == 404
+    assert replay.headers["memento-datetime"] == "Fri, 01 Jan 2021 00:00:00 GMT"
+    assert replay.content == b"x"
+
+
+async def test_cdx_duplicate_rows_empty_body_and_blocked_403():
+    """1b observed (repeated lines, [] when empty, 403 + header), 6.3 duplicate_rows."""
+    fake = FakeWayback(FakeWaybackConfig(duplicate_rows=2))
+    fake.add_capture(URL, TS)
+    fake.block("https://blocked.example/")
+    async with connect(fake) as client:
+        rows = (await cdx(client, URL, fl="timestamp")).json()
+        assert rows == [["timestamp"], [TS], [TS]]
+        text = await client.get("/cdx/search/cdx", params={"url": URL, "fl": "timestamp"})
+        assert text.text == f"{TS}\n{TS}\n"
+        empty = await cdx(client, "https://never.example/")
+        assert (empty.status_code, empty.text) == (200, "[]")
+        blocked = await cdx(client, "http://www.blocked.example/deep/page")
+        assert blocked.status_code == 403
+        assert blocked.headers["content-type"].startswith("text/plain")
+        assert blocked.headers["x-archive-wayback-runtime-error"] == BLOCKED_ERROR
+        assert "AdministrativeAccessControlException" in blocked.text
+
+
+async def test_cdx_sort_closest_is_by_time_distance_not_by_digits(fake, client):
+    """1b (sort=closest), 4 step 3, 6.3: 23:59:59 the day before is 1 s away, although its
+    14-digit number is 8,870,000,041 away; 00:01:00 is 60 s away but only 100 apart."""
+    for ts in ("20200101120000", "20200101000100", "20191231235959"):
+        fake.add_capture(URL, ts)
+    target = "20200101000000"
+    rows = (await cdx(client, URL, sort="closest", closest=target, fl="timestamp")).json()
+    assert [r[0] for r in rows[1:]] == ["20191231235959", "20200101000100", "20200101120000"]
+    nearest = await cdx(client, URL, sort="closest", closest=target, limit=1, fl="timestamp")
+    assert nearest.json() == [["timestamp"], ["20191231235959"]]
+    replay = await client.get(f"/web/{target}id_/{URL}")
+    assert replay.headers["x-archive-redirect-reason"] == "found capture at 20191231235959"
+    avail = await client.get("/wayback/available", params={"url": URL, "timestamp": target})
+    assert avail.json()["archived_snapshots"]["closest"]["timestamp"] == "20191231235959"
+
+
+async def test_cdx_from_to_padding_filter_limit_and_index_lag(fake, client):
+    """1b (from/to padded low/high, full-match filter, limit ±N), 6.3 (visible_at <= now)."""
+    for ts in ("20201231235959", "20210101000000", "20210615000000"):
+        fake.add_capture(URL, ts)
+    fake.add_capture(URL, "20220101000000", visible_at=fake.clock.now() + timedelta(hours=1))
+
+    async def stamps(**params: str | int) -> list[str]:
+        rows = (await cdx(client, URL, fl="timestamp", **params)).json()
+        return [r[0] for r in rows[1:]]
+
+    assert await stamps(**{"from": "2021"}) == ["20210101000000", "20210615000000"]
+    assert await stamps(to="2020") == ["20201231235959"]  # to=2020 → 20201231235959
+    assert await stamps(**{"from": "20201231", "to": "20201231"}) == ["20201231235959"]
+    assert await stamps(**{"from": "202101", "to": "202101"}) == ["20210101000000"]
+    assert await stamps(filter="timestamp:2021") == []  # the whole field must match
+    assert await stamps(filter="timestamp:2021.*") == ["20210101000000", "20210615000000"]
+    assert await stamps(filter="original:.*/page") == [
+        "20201231235959",
+        "20210101000000",
+        "20210615000000",
+    ]
+    assert await stamps(limit=2) == ["20201231235959", "20210101000000"]
+    assert await stamps(limit=-2) == ["20210101000000", "20210615000000"]
+    fake.advance(3600)  # the fourth capture reaches the index
+    assert await stamps(limit=-1) == ["20220101000000"]
+
+
+async def test_url_matching_is_surt_canonical_and_original_is_as_captured(fake, client):
+    """1b (SURT matching; compare `original`), 4 step 2, 6.1 canonical key, using the `surt`
+    package: scheme, case, www/wwwN, default port, trailing slash, query order and
+    percent-encoding are ignored in CDX, availability, replay and SPN2."""
+    captured = "http://www.example.com:80/Page/"
+    fake.add_capture(captured, TS)
+    assert canonical_key(captured) == "com,example)/page"
+    for query in ("https://example.com/page", "example.com/PAGE", "https://www2.example.com/page/"):
+        rows = (await cdx(client, query, fl="urlkey,original")).json()
+        assert rows == [["urlkey", "original"], ["com,example)/page", captured]], query
+    avail = await client.get("/wayback/available", params={"url": "https://example.com/page"})
+    closest = avail.json()["archived_snapshots"]["closest"]
+    assert closest["url"] == f"http://web.archive.org/web/{TS}/{captured}"
+    exact = await client.get(f"/web/{TS}id_/example.com/page")  # scheme-less, no www, no slash
+    assert exact.status_code == 200
+    assert exact.headers["link"].startswith(f'<{captured}>; rel="original"')
+    near = await client.get("/web/2024id_/https://EXAMPLE.com/Page")
+    assert near.headers["location"] == f"https://web.archive.org/web/{TS}id_/{captured}"
+
+    encoded = "https://x.example/caf%C3%A9/~user?b=2&a=1"
+    fake.add_capture(encoded, TS)
+    for variant in (
+        "http://x.example/caf%c3%a9/%7Euser?a=1&b=2",
+        "x.example/café/%7euser/?b=2&a=1",
+    ):
+        rows = (await cdx(client, variant, fl="original")).json()
+        assert rows == [["original"], [encoded]], variant
+    replay = await client.get(f"/web/{TS}id_/http://x.example/caf%c3%a9/%7Euser?a=1&b=2")
+    assert replay.status_code == 200
+    assert "memento-datetime" in replay.headers
+
+    first = (await submit(client, "https://www.spn.example/Doc/")).json()["job_id"]
+    fake.advance(60)
+    again = (await submit(client, "http://spn.example/doc")).json()
+    assert again["job_id"] == first
+    assert again["message"].startswith("The same snapshot had been made 1 minutes ago.")
+
+
+async def test_replay_partial_and_unmatched_timestamps_302_to_the_nearest_by_time(fake, client):
+    """1d (shortened timestamps), 4 step 4, 6.4: anything but an exact 14-digit match is a
+    302 with Content-Length 0, the reason header, the mode kept and no Memento-Datetime."""
+    fake.add_capture(URL, "20240901120000")
+    fake.add_capture(URL, "20240903000000")
+    cases = {
+        "20240902id_": "20240901120000id_",  # 12 h before beats 24 h after
+        "2025if_": "20240903000000if_",
+        "20240903000001": "20240903000000",  # a second off is still a redirect
+        "2024090300": "20240903000000",
+    }
+    for asked, found in cases.items():
+        r = await client.get(f"/web/{asked}/{URL}")
+        assert r.status_code == 302, asked
+        assert r.headers["location"] == f"https://web.archive.org/web/{found}/{URL}"
+        assert r.headers["x-archive-redirect-reason"] == f"found capture at {found[:14]}"
+        assert r.headers["content-length"] == "0"
+        assert "memento-datetime" not in r.headers
+    exact = await client.get(f"/web/20240903000000id_/{URL}")
+    assert exact.status_code == 200
+    assert exact.headers["memento-datetime"] == "Tue, 03 Sep 2024 00:00:00 GMT"
+    assert exact.headers["x-archive-src"]
+    assert 'rel="prev memento"' in exact.headers["link"]
+
+
+async def test_replay_calendar_form_is_an_html_page(fake, client):
+    """1d / 4 step 1: /web/<ts>*/<url> is the calendar (search) page: 200 HTML, no memento."""
+    fake.add_capture("https://x.org/a", TS)
+    for path in (
+        "/web/20240327000000*/https://x.org/a",
+        "/web/*/x.org/a",
+        "/web/2024*/https://never.example/",
+        "/web/*/x.org/*",
+    ):
+        r = await client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].startswith("text/html")
+        assert "memento-datetime" not in r.headers
+        assert "location" not in r.headers
+
+
+async def test_replay_scheme_less_url_and_archived_404_behind_a_redirect(fake, client):
+    """1d (archived redirect, archived error pages), 6.4, 6.8 #12: the 3xx replays with its
+    Memento-Datetime and a Location at the same ts; following it 302s to the target's nearest
+    capture, an archived 404, which has a Memento-Datetime (unlike "Hrm" 404s)."""
+    fake.add_capture("https://www.nasa.gov/", "20240101000000")
+    r = await client.get("/web/20240101000000/www.nasa.gov/")
+    assert r.status_code == 200
+    assert "WAYBACK TOOLBAR" in r.text
+    hop = await client.get("/web/20240102/www.nasa.gov")
+    assert (
+        hop.headers["location"]
+        == "https://web.archive.org/web/20240101000000/https://www.nasa.gov/"
+    )
+
+    fake.add_capture(
+        "https://old.example/a", TS, statuscode="301", redirect_to="https://new.example/b", body=b""
+    )
+    fake.add_capture(
+        "https://new.example/b", "20240101120004", statuscode="404", body=b"<p>gone</p>"
+    )
+    moved = await client.get(f"/web/{TS}id_/https://old.example/a")
+    assert moved.status_code == 301
+    assert moved.headers["memento-datetime"] == "Mon, 01 Jan 2024 12:00:00 GMT"
+    assert moved.headers["location"] == f"https://web.archive.org/web/{TS}id_/https://new.example/b"
+    hop = await client.get(moved.headers["location"])
+    assert hop.status_code == 302
+    assert "memento-datetime" not in hop.headers
+    final = await client.get(hop.headers["location"])
+    assert final.status_code == 404
+    assert final.headers["memento-datetime"] == "Mon, 01 Jan 2024 12:00:04 GMT"
+    assert final.content == b"<p>gone</p>"
+    never = await client.get(f"/web/{TS}id_/https://new.example/other")
+    assert never.status_code == 404
+    assert "memento-datetime" not in never.headers
+
+
+@pytest.mark.parametrize("to_previous", [False, True])
+async def test_replay_lagging_capture_redirects_to_the_previous_one(to_previous):
+    """1d known anomaly (wayback#210, MKRWW), 6.4 replay_lag_redirect_to_previous: listed by
+    CDX but not yet replayable → 302 to the previous capture (else to the nearest one)."""
+    fake = FakeWayback(FakeWaybackConfig(replay_lag_redirect_to_previous=to_previous))
+    later = fake.clock.now() + timedelta(hours=1)
+    fake.add_capture(URL, "20200101000000")
+    fake.add_capture(URL, "20240101120000", replay_visible_at=later)
+    fake.add_capture(URL, "20240101120005")
+    async with connect(fake) as client:
+        listed = await cdx(client, URL, **{"from": "20240101120000", "to": "20240101120000"})
+        assert len(listed.json()) == 2
+        r = await client.get(f"/web/20240101120000id_/{URL}")
+        assert r.status_code == 302
+        assert "memento-datetime" not in r.headers
+        expected = "20200101000000" if to_previous else "20240101120005"
+        assert r.headers["x-archive-redirect-reason"] == f"found capture at {expected}"
+        fake.advance(3600)
+        assert (await client.get(f"/web/20240101120000id_/{URL}")).status_code == 200
+
+
+async def test_wayback_429_has_no_memento_datetime_but_an_archived_429_does():
+    """1d / 4 step 4, 6.7: the fake's own 429 (X-ts: 429, HTML) vs a replayed archived 429."""
+    fake = FakeWayback(FakeWaybackConfig(rate_limits={"replay": 1}))
+    fake.add_capture("https://reddit.example/r/x", TS, statuscode="429")
+    async with connect(fake) as client:
+        archived = await client.get(f"/web/{TS}id_/https://reddit.example/r/x")
+        assert archived.status_code == 429
+        assert archived.headers["memento-datetime"] == "Mon, 01 Jan 2024 12:00:00 GMT"
+        limited = await client.get(f"/web/{TS}id_/https://reddit.example/r/x")
+        assert limited.status_code == 429
+        assert "memento-datetime" not in limited.headers
+        assert limited.headers["x-ts"] == "429"
+        assert limited.headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("family", "path", "auth"),
+    [
+        ("availability", f"/wayback/available?url={URL}", False),
+        ("replay", f"/web/{TS}id_/{URL}", False),
+        ("cdx", f"/web/timemap/link/{URL}", False),  # timemaps share the CDX pool
+        ("spn_status", "/save/status/spn2-nope", False),
+        ("spn_user", "/save/status/user", True),
+    ],
+)
+async def test_every_family_has_its_own_sliding_window(family, path, auth):
+    """6.7: per family and client, 60 s sliding windows, HTML 429 with X-ts: 429."""
+    config = FakeWaybackConfig(
+        rate_limits={family: 1}, retry_after=60, escalate_families=frozenset()
+    )  # escalation to dropped connections: test_ignoring_429s_escalates_to_dropped_connections
+    fake = FakeWayback(config)
+    headers = AUTH if auth else {}
+    async with connect(fake) as client:
+        assert (await client.get(path, headers=headers)).status_code != 429
+        fake.advance(30)
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 429
+        assert (r.headers["x-ts"], r.headers["retry-after"]) == ("429", "60")
+        assert "<h1>Too Many Requests</h1>" in r.text
+        assert "memento-datetime" not in r.headers
+        other = {**headers, "X-Fake-Client": "another-client"}
+        assert (await client.get(path, headers=other)).status_code != 429
+        fake.advance(31)  # the first request left the window; the 429'd one has not
+        assert (await client.get(path, headers=headers)).status_code == 429
+        fake.advance(30)  # 429'd requests count: polling every 30 s stays limited
+        assert (await client.get(path, headers=headers)).status_code == 429
+        fake.advance(61)
+        assert (await client.get(path, headers=headers)).status_code != 429
+
+
+async def test_spn2_auth_forms_and_status_with_or_without_auth():
+    """1c / 6.5 step 1: LOW in any case, cookies, 401 otherwise; status polls need no auth,
+    /save/status/user does."""
+    fake = FakeWayback()
+    access, secret = DEFAULT_ACCOUNT.split(":")
+    async with connect(fake) as client:
+        for n, word in enumerate(("LOW", "low", "Low")):
+            headers = {"authorization": f"{word} {DEFAULT_ACCOUNT}", "Accept": "application/json"}
+            r = await client.post("/save", data={"url": f"https://a{n}.example/"}, headers=headers)
+            assert "job_id" in r.json(), word
+        cookies = {"logged-in-user": access, "logged-in-sig": secret}
+        accept = {"Accept": "application/json"}
+        client.cookies.update(cookies)
+        by_cookie = await client.post("/save", data={"url": "https://c.example/"}, headers=accept)
+        job_id = by_cookie.json()["job_id"]
+        assert (await client.get("/save/status/user")).json()["daily_captures"] == 4
+        client.cookies.clear()
+        client.cookies.update({"logged-in-user": access, "logged-in-sig": "wrong"})
+        refused = await client.post("/save", data={"url": "https://d.example/"}, headers=accept)
+        assert refused.status_code == 401
+        assert "You need to be logged in to use Save Page Now." in refused.text
+        client.cookies.clear()
+        assert (await client.get("/save/status/user")).status_code == 401
+        assert (await client.post("/save", data={"url": URL}, headers=accept)).status_code == 401
+        fake.advance(21)
+        bare = await client.get(f"/save/status/{job_id}")
+        authed = await client.get(f"/save/status/{job_id}", headers=AUTH)
+        assert bare.status_code == authed.status_code == 200
+        assert bare.json() == authed.json()
+        assert bare.json()["status"] == "success"
+
+
+async def test_spn2_session_limit_shape():
+    """1c, 6.5 step 3: HTTP 200, status error, status_ext error:user-session-limit, no job_id."""
+    fake = FakeWayback(FakeWaybackConfig(accounts={DEFAULT_ACCOUNT: Account(concurrent=2)}))
+    async with connect(fake) as client:
+        for url in ("https://a.example/", "https://b.example/"):
+            assert "job_id" in (await submit(client, url)).json()
+        user = (await client.get("/save/status/user", headers=AUTH)).json()
+        assert (user["available"], user["processing"]) == (0, 2)
+        busy = await submit(client, "https://c.example/")
+        assert busy.status_code == 200
+        assert busy.json() == {
+            "status": "error",
+            "status_ext": "error:user-session-limit",
+            "message": "You have already reached the limit of active Save Page Now sessions. "
+            "Please wait for a minute and then try again.",
+        }
+        fake.advance(21)
+        assert "job_id" in (await submit(client, "https://c.example/")).json()
+
+
+async def test_spn2_account_starting_near_its_daily_cap():
+    """1c (user status fields, daily cap message), 6.5 step 4 and /save/status/user."""
+    config = FakeWaybackConfig(
+        accounts={DEFAULT_ACCOUNT: Account(daily_limit=30000, used_today=29998)}
+    )
+    fake = FakeWayback(config)
+    async with connect(fake) as client:
+
+        async def user() -> dict[str, Any]:
+            body: dict[str, Any] = (await client.get("/save/status/user", headers=AUTH)).json()
+            return body
+
+        assert await user() == {
+            "available": 5,
+            "processing": 0,
+            "daily_captures": 29998,
+            "daily_captures_limit": 30000,
+        }
+        for url in ("https://a.example/", "https://b.example/"):
+            assert "job_id" in (await submit(client, url)).json()
+        assert (await user())["daily_captures"] == 30000
+        capped = await submit(client, "https://c.example/")
+        assert capped.status_code == 200
+        assert capped.json() == {
+            "status": "error",
+            "message": "You cannot make more than 30,000 captures per day",
+        }  # no status_ext: clients must cope
+        fake.advance(24 * 3600)  # a new day: the head start was the first day's
+        assert (await user())["daily_captures"] == 0
+        assert "job_id" in (await submit(client, "https://c.example/")).json()
+        assert (await user())["daily_captures"] == 1
+
+
+async def test_spn2_per_url_daily_cap_default_message():
+    """1c (observed 2026 message), 6.5 step 6: the 5-a-day cap, no job_id."""
+    fake = FakeWayback()
+    today = ts_of(fake.clock.now())[:8]
+    for hour in range(1, 6):
+        fake.add_capture(URL, f"{today}{hour:02d}0000")
+    async with connect(fake) as client:
+        r = await submit(client, "http://example.com/page/")
+        assert r.status_code == 200
+        assert r.json() == {
+            "status": "error",
+            "status_ext": "error:too-many-daily-captures",
+            "message": "This URL has been already captured 5 times today, which is a daily "
+            "limit we have set for that Resource type. Please try again tomorrow. Please email "
+            'us at "info@archive.org" if you would like to discuss this more.',
+        }
+        fake.advance(12 * 3600)  # the next day
+        assert "job_id" in (await submit(client, URL)).json()
+
+
+async def test_spn2_recent_capture_reports_the_earlier_archived_status(fake, client):
+    """1c (same job_id + message; its status reports the earlier capture), 6.5 step 7: the
+    earlier capture's archived status (301 seeded, 403 via capture_all) is what the status
+    body's http_status and the CDX row's statuscode say."""
+    moved = "https://moved.example/"
+    at = ts_of(fake.clock.now() - timedelta(minutes=3))
+    fake.add_capture(moved, at, statuscode="301", redirect_to="https://moved.example/new", body=b"")
+    reply = (await submit(client, moved)).json()
+    assert reply["message"] == (
+        "The same snapshot had been made 3 minutes ago. "
+        "You can make new capture of this URL after 1 hour."
+    )
+    body = await status(client, reply["job_id"])
+    assert (body["status"], body["timestamp"], body["http_status"]) == ("success", at, 301)
+    assert (await cdx(client, moved, fl="statuscode")).json() == [["statuscode"], ["301"]]
+
+    forbidden = "https://forbidden.example/"
+    fake.script_spn(forbidden, SpnOutcome(http_status=403))
+    first = (await submit(client, forbidden, capture_all="1")).json()["job_id"]
+    fake.advance(21)
+    earlier = await status(client, first)
+    assert (earlier["status"], earlier["http_status"]) == ("success", 403)
+    fake.advance(5 * 60)
+    again = (await submit(client, forbidden, capture_all="1")).json()
+    assert again["job_id"] == first
+    assert again["message"].startswith("The same snapshot had been made 5 minutes ago.")
+    later = await status(client, again["job_id"])
+    assert (later["timestamp"], later["http_status"]) == (earlier["timestamp"], 403)
+    assert (await cdx(client, forbidden, fl="statuscode")).json() == [["statuscode"], ["403"]]
+    assert len(fake.captures_of(forbidden)) == 1
+
+
+async def test_spn2_retryable_status_errors_then_success(fake, client):
+    """1c (status_ext codes; IABot's retryable set), 6.5 status errors scripted per URL."""
+    codes = ("error:proxy-error", "error:soft-time-limit-exceeded", "error:user-session-limit")
+    fake.script_spn(URL, *(SpnOutcome.error(c) for c in codes))
+    for code in codes:
+        r = await submit(client, URL)
+        assert r.status_code == 200
+        job_id = r.json()["job_id"]
+        assert (await status(client, job_id))["status"] == "pending"
+        fake.advance(21)
+        body = await status(client, job_id)
+        assert (body["status"], body["status_ext"], body["job_id"]) == ("error", code, job_id)
+        assert body["resources"] == []
+        assert isinstance(body["message"], str) and body["message"]
+        assert (await cdx(client, URL)).json() == []
+    job_id = (await submit(client, URL)).json()["job_id"]
+    fake.advance(21)
+    done = await status(client, job_id)
+    assert (done["status"], done["http_status"]) == ("success", 200)
+    rows = (await cdx(client, URL, fl="timestamp")).json()
+    assert rows == [["timestamp"], [done["timestamp"]]]
+
+
+async def test_spn2_captures_wait_for_index_lag_in_cdx_replay_and_availability():
+    """1b (new captures reach the index with a lag), 6.5 index_lag, 6.8 #8."""
+    fake = FakeWayback(FakeWaybackConfig(index_lag=600))
+    async with connect(fake) as client:
+        job_id = (await submit(client, URL)).json()["job_id"]
+        fake.advance(21)
+        ts = (await status(client, job_id))["timestamp"]
+        assert (await cdx(client, URL)).json() == []
+        assert (await client.get(f"/web/{ts}id_/{URL}")).status_code == 404
+        avail = await client.get("/wayback/available", params={"url": URL})
+        assert avail.json()["archived_snapshots"] == {}
+        fake.advance(600)
+        assert (await cdx(client, URL, fl="timestamp")).json() == [["timestamp"], [ts]]
+        assert (await client.get(f"/web/{ts}id_/{URL}")).status_code == 200

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
+import surt  # type: ignore[import-untyped]  # no stubs; one function used
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -181,26 +182,48 @@ def _http_date(dt: datetime) -> str:
 
 
 def canonical_key(url: str) -> str:
-    """SURT-like urlkey, e.g. ``com,example)/page?a=1``.
+    """The index's urlkey (SURT), e.g. ``com,example)/page?a=1``, from the Internet Archive's
+    own ``surt`` package, as the real CDX index computes it.
 
-    Scheme, ``www``/``wwwN`` prefixes, default ports, fragments, query order and case are
-    ignored, as in the real index (EDGI ``search()`` docstring: http == https, case-insensitive,
-    ``www.`` ignored), which is why callers must compare ``original`` with what they asked for.
+    Scheme, ``www``/``wwwN`` prefixes, default ports, fragments, a trailing slash, query order,
+    case and percent-encoding (``%7E`` == ``~``, ``%e2`` == ``%E2``) are ignored (EDGI
+    ``search()`` docstring: http == https, case-insensitive, ``www.`` ignored), which is why
+    callers must compare ``original`` with what they asked for. A scheme-less URL
+    (``www.nasa.gov/``) is taken as http, as Wayback does. What surt cannot key falls back to a
+    simpler SURT-like key, so that garbage still gets a (never matching) key.
     """
     raw = url.strip()
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", raw):
-        raw = "http://" + raw
-    parts = urlsplit(raw)
-    host = re.sub(r"^www\d*\.", "", (parts.hostname or "").rstrip("."))
+        raw = "http://" + raw.lstrip("/")
+    try:
+        key = surt.surt(raw)
+    except Exception:  # foreign code fed arbitrary URLs: fall back, never fail a request
+        key = None
+    if isinstance(key, str) and ")" in key:
+        return key
+    return _plain_key(raw)
+
+
+def _plain_key(raw: str) -> str:
+    """A SURT-like key without the surt package (scheme, www, default port, query order)."""
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return raw.lower()
+    try:
+        hostname = parts.hostname or ""
+    except ValueError:
+        hostname = ""
+    host = re.sub(r"^www\d*\.", "", hostname.rstrip("."))
     try:
         port = parts.port
     except ValueError:
         port = None
-    surt = ",".join(reversed(host.split("."))) if host else ""
+    head = ",".join(reversed(host.split("."))) if host else ""
     if port not in (None, 80, 443):
-        surt += f":{port}"
+        head += f":{port}"
     query = "&".join(sorted(parts.query.split("&"))) if parts.query else ""
-    return f"{surt}){parts.path or '/'}{'?' + query if query else ''}".lower()
+    return f"{head}){parts.path or '/'}{'?' + query if query else ''}".lower()
 
 
 def _job_id(key: str, at: datetime) -> str:
@@ -249,9 +272,12 @@ def _valid_url(url: str) -> bool:
 class Capture:
     """One archived response (spec 6.1).
 
-    ``statuscode``/``mimetype`` are the archived ones even for a revisit; CDX masks revisits as
-    ``warc/revisit``/``-`` unless ``resolveRevisits=true``. ``visible_at`` models index lag
-    (None: visible at once); ``replay_visible_at`` lets replay lag behind CDX (wayback#210).
+    A ``revisit`` is a WARC revisit record: CDX shows it as ``warc/revisit``/``-`` unless
+    ``resolveRevisits=true``, which (like replay) answers the status and mimetype of the capture
+    it revisits: the latest earlier non-revisit capture of the same urlkey with the same
+    ``digest`` (then one of any URL); only without one do the revisit's own ``statuscode``/
+    ``mimetype`` stand in. ``visible_at`` models index lag (None: visible at once);
+    ``replay_visible_at`` lets replay lag behind CDX (wayback#210).
     """
 
     original: str
@@ -280,19 +306,29 @@ class Capture:
     def at(self) -> datetime:
         return dt_of(self.timestamp)
 
-    def cdx_value(self, name: str, resolve_revisits: bool) -> str:
-        if self.revisit and not resolve_revisits and name in ("mimetype", "statuscode"):
-            return "warc/revisit" if name == "mimetype" else "-"
+    def cdx_value(self, name: str, resolve_revisits: bool, revisited: Capture | None = None) -> str:
+        """One CDX field; ``revisited`` is the capture a revisit points at (for resolving)."""
+        if self.revisit and name in ("mimetype", "statuscode"):
+            if not resolve_revisits:
+                return "warc/revisit" if name == "mimetype" else "-"
+            if revisited is not None:
+                return str(getattr(revisited, name))
         return str(getattr(self, name))
 
 
 @dataclass(frozen=True)
 class Account:
-    """SPN2 limits of one key pair (doc 2025-10-22; daily cap as observed in 2026)."""
+    """SPN2 limits of one key pair (doc 2025-10-22; daily cap as observed in 2026).
+
+    ``used_today`` makes the account start near its cap: that many captures count as already
+    made on the fake clock's first day (the day the fake was built or last reset), e.g.
+    ``Account(daily_limit=30000, used_today=29990)`` has 10 captures left that day.
+    """
 
     daily_limit: int = 30000
     per_minute: int = 12
     concurrent: int = 5
+    used_today: int = 0
 
 
 @dataclass(frozen=True)
@@ -409,6 +445,11 @@ class FakeWaybackConfig:
     ``rate_limits`` are requests per sliding 60 s per client (``X-Fake-Client`` header, else
     the peer address); ``None`` turns a family off. ``retry_after`` is ``None`` (no header, as
     real Wayback in 2023), seconds, or ``"http-date"``.
+
+    Replay lag (wayback#210, MKRWW#108): a capture listed by CDX is not replayable until its
+    ``replay_visible_at`` (for SPN2 captures: ``visible_at + replay_lag``). Replay then answers
+    a 302 to the nearest replayable capture, or, with ``replay_lag_redirect_to_previous``, to
+    the replayable capture *before* the one the index names (the observed anomaly).
     """
 
     accounts: dict[str, Account] = field(default_factory=lambda: {DEFAULT_ACCOUNT: Account()})
@@ -425,6 +466,7 @@ class FakeWaybackConfig:
     index_lag: float = 0.0
     delayed_availability_lag: float = 12 * 3600.0
     replay_lag: float = 0.0
+    replay_lag_redirect_to_previous: bool = False
     if_not_archived_within: float = 45 * 60.0
     job_retention: float = 3600.0
     unknown_job_status: int = 404
@@ -583,6 +625,7 @@ class FakeWayback:
             self._blocked_until: dict[str, float] = {}
             self._block_counts: dict[str, int] = {}
             self._rng = random.Random(self.config.seed)
+            self._first_day = self.clock.now().date()  # Account.used_today counts on this day
 
     def add_capture(self, original: str, timestamp: str, **fields: Any) -> Capture:
         """Seed one capture; ``fields`` are ``Capture`` fields (statuscode, body, visible_at…)."""
@@ -806,6 +849,19 @@ class FakeWayback:
         gates = (capture.visible_at, capture.replay_visible_at if replay else None)
         return all(g is None or g <= now for g in gates)
 
+    def _revisited(self, cap: Capture) -> Capture | None:
+        """The capture a revisit record points at: the latest earlier non-revisit one with the
+        same digest, of the same urlkey if there is one (None for a non-revisit)."""
+        if not cap.revisit:
+            return None
+        earlier = [
+            c
+            for c in self.captures
+            if not c.revisit and c.digest == cap.digest and c.timestamp <= cap.timestamp
+        ]
+        pool = [c for c in earlier if c.urlkey == cap.urlkey] or earlier
+        return max(pool, key=lambda c: c.timestamp, default=None)
+
     def _closest(self, caps: list[Capture], target: datetime | None) -> Capture | None:
         """Nearest in time (earlier wins a tie); the latest when there is no target."""
         if not caps:
@@ -875,7 +931,7 @@ class FakeWayback:
             return {}
         return {
             "closest": {
-                "status": best.statuscode,
+                "status": (self._revisited(best) or best).statuscode,
                 "available": True,
                 "timestamp": best.timestamp,
                 "url": f"http://web.archive.org/web/{best.timestamp}/{best.original}",
@@ -903,8 +959,15 @@ class FakeWayback:
         if bad := [f for f in fields if f not in CDX_FIELDS]:
             return _text(f"Unknown field(s): {','.join(bad)}", 400)
         resolve = req.arg("resolveRevisits") == "true"
-        low = (req.arg("from") or "").ljust(14, "0")[:14]
-        high = (req.arg("to") or "").ljust(14, "9")[:14]
+
+        def value(c: Capture, name: str) -> str:
+            return c.cdx_value(name, resolve, self._revisited(c) if resolve else None)
+
+        # short bounds are padded to the start / the end of the period they name (pywb)
+        low_arg = re.sub(r"\D", "", req.arg("from") or "")[:14]
+        high_arg = re.sub(r"\D", "", req.arg("to") or "")[:14]
+        low = low_arg + "10000101000000"[len(low_arg) :]
+        high = high_arg + "29991231235959"[len(high_arg) :]
         matches = self._url_matcher(url, match_type)
         rows = sorted(
             (
@@ -925,7 +988,7 @@ class FakeWayback:
             except re.error:
                 return _text(f"Bad filter regex: {spec}", 400)
             test = regex.search if substring else regex.fullmatch
-            rows = [c for c in rows if bool(test(c.cdx_value(name, resolve))) != negate]
+            rows = [c for c in rows if bool(test(value(c, name))) != negate]
         sort = req.arg("sort")
         if sort == "reverse":
             rows.reverse()
@@ -939,8 +1002,7 @@ class FakeWayback:
             n = int(width) if width.isdigit() else None
             kept: list[Capture] = []
             for c in rows:
-                value = c.cdx_value(name, resolve)[:n]
-                if not kept or kept[-1].cdx_value(name, resolve)[:n] != value:
+                if not kept or value(kept[-1], name)[:n] != value(c, name)[:n]:
                     kept.append(c)
             rows = kept
         if resume := req.arg("resumeKey"):
@@ -957,7 +1019,7 @@ class FakeWayback:
         key = None
         if more and rows and req.arg("showResumeKey") == "true":
             key = f"{quote(rows[-1].urlkey, safe='')}+{rows[-1].timestamp}"
-        table = [[c.cdx_value(f, resolve) for f in fields] for c in rows]
+        table = [[value(c, f) for f in fields] for c in rows]
         if req.arg("output") == "json":
             out: list[list[str]] = [fields, *table] if table else []
             if key:
@@ -976,6 +1038,8 @@ class FakeWayback:
         key = canonical_key(url)
         host = key.split(")", 1)[0]
         if match_type == "prefix":
+            if url.endswith("/") and not key.endswith("/"):  # surt drops it; a prefix keeps it
+                key += "/"
             return lambda k: k.startswith(key)
         if match_type == "host":
             return lambda k: k.split(")", 1)[0] == host
@@ -986,7 +1050,14 @@ class FakeWayback:
     # ---- replay (6.4)
 
     def _replay(self, req: _Req) -> Response:
+        """A memento, a 302 to the nearest one, or the calendar (``/web/<ts>*/<url>``).
+
+        The URL is matched by urlkey (SURT), so it may lack a scheme or be percent-encoded
+        differently from the capture; every ``Location`` names the capture's own ``original``.
+        """
         rest = req.raw_path[len("/web/") :] + (f"?{req.query}" if req.query else "")
+        if calendar := re.match(r"(\d{0,14})\*/(.*)$", rest, re.S):
+            return self._calendar(calendar[2])
         m = re.match(r"(\d{1,14})([a-z]{2}_)?/(.+)$", rest, re.S)
         ts, mode, url = (m[1], m[2] or "", m[3]) if m else (None, "", rest)
         url = re.sub(r"^(https?:)/(?!/)", r"\1//", url)  # clients that squash "//"
@@ -995,17 +1066,26 @@ class FakeWayback:
         if self._blocked_kind(url):
             return _html(EXCLUDED_HTML, self.config.blocked_replay_status)
         key = canonical_key(url)
-        caps = sorted(
-            (c for c in self.captures if c.urlkey == key and self._visible(c, replay=True)),
+        listed = sorted(
+            (c for c in self.captures if c.urlkey == key and self._visible(c)),
             key=lambda c: c.timestamp,
         )
+        caps = [c for c in listed if self._visible(c, replay=True)]
         if not caps:
             return _html(NOT_ARCHIVED_HTML, 404)
         exact = [c for c in caps if c.timestamp == ts]
         if exact:
             chosen = next((c for c in exact if c.original == url), exact[0])
             return self._memento(chosen, caps, mode, req.method)
-        best = self._closest(caps, _ts_near(ts)) or caps[-1]
+        target = _ts_near(ts)
+        best = self._closest(caps, target) or caps[-1]
+        if self.config.replay_lag_redirect_to_previous:
+            # the capture the index names, if replay has not caught up: the one before it
+            named = next((c for c in listed if c.timestamp == ts), None)
+            named = named or self._closest(listed, target) or best
+            if named not in caps:
+                before = [c for c in caps if c.timestamp < named.timestamp]
+                best = before[-1] if before else best
         return Response(
             b"",
             302,
@@ -1015,8 +1095,29 @@ class FakeWayback:
             },
         )
 
+    def _calendar(self, raw_url: str) -> Response:
+        """``/web/<ts>*/<url>``: the calendar / URL search page, an HTML 200 with no
+        ``Memento-Datetime`` whether or not anything is archived (its data loads by script)."""
+        url = re.sub(r"^(https?:)/(?!/)", r"\1//", raw_url)
+        if url and self._blocked_kind(url.rstrip("*")):
+            return _html(EXCLUDED_HTML, self.config.blocked_replay_status)
+        key = canonical_key(url.rstrip("*")) if url else ""
+        stamps = sorted(c.timestamp for c in self.captures if c.urlkey == key and self._visible(c))
+        saved = (
+            f"Saved {len(stamps)} times between {stamps[0]} and {stamps[-1]}."
+            if stamps
+            else "The Wayback Machine has not archived that URL."
+        )
+        page = (
+            "<html><head><title>Wayback Machine</title></head><body>"
+            f'<div id="wb-calendar" data-url="{url}"><p>{saved}</p></div></body></html>'
+        )
+        return _html(page, 200)
+
     def _memento(self, cap: Capture, caps: list[Capture], mode: str, method: str) -> Response:
+        """The archived response of ``cap`` (a revisit replays the capture it revisits)."""
         i = caps.index(cap)
+        src = self._revisited(cap) or cap
 
         def memento(c: Capture, rel: str) -> str:
             date = _http_date(c.at)
@@ -1037,27 +1138,28 @@ class FakeWayback:
             "Memento-Datetime": _http_date(cap.at),
             "Link": ", ".join(links),
             "X-Archive-Src": f"fake-{cap.timestamp}.warc.gz",
-            "X-ts": cap.statuscode,
+            "X-ts": src.statuscode,
         }
-        headers.update({f"X-Archive-Orig-{k}": v for k, v in cap.orig_headers.items()})
-        status = int(cap.statuscode) if cap.statuscode.isdigit() else 200
-        body = cap.body
-        if 300 <= status < 400 and cap.redirect_to:
-            target = f"{WEB}/web/{cap.timestamp}{mode}/{cap.redirect_to}"
+        headers.update({f"X-Archive-Orig-{k}": v for k, v in src.orig_headers.items()})
+        status = int(src.statuscode) if src.statuscode.isdigit() else 200
+        body = src.body
+        redirect_to = cap.redirect_to or src.redirect_to
+        if 300 <= status < 400 and redirect_to:
+            target = f"{WEB}/web/{cap.timestamp}{mode}/{redirect_to}"
             if not mode:  # view mode shows a page instead of redirecting (EDGI)
                 page = (
                     f"<html><body><p>Got an HTTP {status} response at crawl time</p>"
-                    f'<p>Redirecting to...</p><a href="{target}">{cap.redirect_to}</a>'
+                    f'<p>Redirecting to...</p><a href="{target}">{redirect_to}</a>'
                     "</body></html>"
                 )
                 return _html(page, 200, headers)
             headers["Location"] = target
             body = b""
-        elif not mode and cap.mimetype == "text/html":
+        elif not mode and src.mimetype == "text/html":
             body = (
                 b"<!-- BEGIN WAYBACK TOOLBAR INSERT --><!-- END WAYBACK TOOLBAR INSERT -->" + body
             )
-        return Response(b"" if method == "HEAD" else body, status, headers, media_type=cap.mimetype)
+        return Response(b"" if method == "HEAD" else body, status, headers, media_type=src.mimetype)
 
     def _timemap(self, req: _Req) -> Response:
         url = req.raw_path.split("/", 4)[-1] + (f"?{req.query}" if req.query else "")
@@ -1094,10 +1196,14 @@ class FakeWayback:
     def _processing(self, account: str) -> int:
         return sum(1 for j in self._submissions if j.account == account and not j.done)
 
-    def _daily(self, account: str) -> int:
-        return sum(
+    def _daily(self, account: str, limits: Account | None = None) -> int:
+        """Captures the account made today (jobs accepted), plus its ``used_today`` head start."""
+        made = sum(
             1 for j in self._submissions if j.account == account and self._today(j.submitted_at)
         )
+        if limits is not None and self.clock.now().date() == self._first_day:
+            made += limits.used_today
+        return made
 
     def _spn_submit(self, req: _Req) -> Response:
         auth = self._auth(req)
@@ -1116,7 +1222,8 @@ class FakeWayback:
             delay = max(1, math.ceil(window[over - 1] + 60 - self._t()))
         if self._processing(acct_key) >= account.concurrent:
             return _spn_error(SESSION_LIMIT, "error:user-session-limit")
-        if self._daily(acct_key) >= account.daily_limit:  # no status_ext is known for this one
+        # the daily user cap: no status_ext is known for this one
+        if self._daily(acct_key, account) >= account.daily_limit:
             if acct_key.startswith("anonymous@"):
                 return _spn_error(ANON_DAILY_LIMIT.format(n=account.daily_limit))
             return _spn_error(f"You cannot make more than {account.daily_limit:,} captures per day")
@@ -1251,7 +1358,8 @@ class FakeWayback:
             "duration_sec": round((job.complete_at - job.start_at).total_seconds(), 3),
             "resources": resources,
             "outlinks": outlinks,
-            "http_status": o.http_status,
+            # the archived status: a recent-capture reply reports the earlier capture (301, 403…)
+            "http_status": int(cap.statuscode) if cap.statuscode.isdigit() else o.http_status,
             "counters": {"embeds": len(resources), "outlinks": len(o.outlinks)},
         }
         if not _on(opts, "skip_first_archive"):
@@ -1297,7 +1405,7 @@ class FakeWayback:
             {
                 "available": max(0, account.concurrent - processing),
                 "processing": processing,
-                "daily_captures": self._daily(key),
+                "daily_captures": self._daily(key, account),
                 "daily_captures_limit": account.daily_limit,
             }
         )
