@@ -1,14 +1,24 @@
 """Archive a few hundred sources against the fake Wayback Machine at the real limits, scaled.
 
-    python -m benchmarks.archive [--sources 300] [--scale 60]
+    python -m benchmarks.archive [--sources 300] [--scale 60] [--capture-seconds 20]
+                                 [--daily-left 150] [--duplicate-rows 2] [--seed 7]
 
 Time is scaled by ``--scale``: the fake's clock runs that many times faster than the wall
 clock, so its per-minute limits (CDX 30/min, Save Page Now 12 captures/min per account, 5
-concurrent sessions, 20 s per capture) become per-second ones, and the client is configured
-with the same budgets per second that it uses per minute in production (CDX 24, captures 10).
-The benchmark prints, per endpoint family, the allowed rate, the client's busiest window
-(never above the budget) and its average rate over the busy period (not slower), and the
-number of 429 answers (the target: zero).
+concurrent sessions, ``--capture-seconds`` per capture) become per-second ones. The client
+runs with the shipped ``[wayback]`` defaults (``WaybackSettings()``: CDX 24/min, captures
+11/min, 5 sessions, polls every 5 s), only its time settings divided by the scale.
+
+The sources mix what the real corpus holds (seeded by ``--seed``): exact archive links,
+invented ones, calendar links and partial timestamps, links to revisit records, sources
+with and without a date (the event's date then counts), and live sources whose newest
+capture is old (a capture is due) or which were never archived. The account starts with
+``--daily-left`` captures left today (fewer than the run would like to make).
+
+Printed per endpoint family: requests, the client's budget and the service's limit per
+(scaled) minute, the busiest 60 s window, the average rate while the family was busy as a
+share of the budget and of the limit, and 429s; then the capture requests the service
+refused for the daily cap (the target: none), and the archive states.
 """
 
 from __future__ import annotations
@@ -16,24 +26,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import random
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
 
-from tests.fakes.wayback import (
-    DEFAULT_ACCOUNT,
-    Account,
-    FakeClock,
-    FakeWayback,
-    FakeWaybackConfig,
-)
+from tests.fakes.wayback import DEFAULT_ACCOUNT, Account, FakeClock, FakeWayback, FakeWaybackConfig
 from verifier.archive import Archiver, ArchiveTask, MemoryArchiveStore
 from verifier.config import WaybackSettings
 from verifier.models import Verdict
 from verifier.wayback import WaybackClient
+from verifier.wayback_data import SpnAnswer
 
 START = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
+SERVICE_PER_MINUTE = {"cdx": 30, "spn_submit": 12, "spn_status": 120}
 
 
 class ScaledClock(FakeClock):
@@ -48,25 +56,54 @@ class ScaledClock(FakeClock):
         return START + dt.timedelta(seconds=(time.monotonic() - self._origin) * self._scale)
 
 
-def build_fake(sources: int, scale: float) -> tuple[FakeWayback, list[ArchiveTask]]:
-    clock = ScaledClock(scale)
+class CountingClient(WaybackClient):
+    """The real client, counting what Save Page Now answered to each capture request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.submit_answers: Counter[str] = Counter()
+
+    async def submit(self, url: str, if_not_archived_within_days: int) -> SpnAnswer:
+        answer = await super().submit(url, if_not_archived_within_days)
+        self.submit_answers[answer.kind] += 1
+        return answer
+
+
+def build(args: argparse.Namespace) -> tuple[FakeWayback, list[ArchiveTask]]:
+    rng = random.Random(args.seed)
     fake = FakeWayback(
-        FakeWaybackConfig(accounts={DEFAULT_ACCOUNT: Account(per_minute=12, concurrent=5)}),
-        clock,
+        FakeWaybackConfig(
+            accounts={
+                DEFAULT_ACCOUNT: Account(daily_limit=args.daily_left, per_minute=12, concurrent=5)
+            },
+            capture_duration=args.capture_seconds,
+            duplicate_rows=args.duplicate_rows,
+        ),
+        ScaledClock(args.scale),
     )
     tasks = []
-    for n in range(sources):
+    for n in range(args.sources):
         url = f"https://news{n % 40}.example.org/2024/story-{n}"
-        kind = n % 3
-        if kind == 0:  # an archive link to verify; every other one is invented
-            fake.add_capture(url, "20240301101010")
-            stamp = "20240301101010" if n % 2 else "20240101000000"
-            tasks.append(ArchiveTask(url, f"https://web.archive.org/web/{stamp}/{url}"))
-        elif kind == 1:  # archived long ago: a lookup, then a new capture is due
+        date = f"2024-{1 + n % 12:02d}-15"
+        kind = rng.choice(("exact", "invented", "calendar", "partial", "revisit", "old", "new"))
+        if kind in ("exact", "invented", "calendar", "partial", "revisit"):
+            stamp = f"2024{1 + n % 12:02d}14101010"
+            fake.add_capture(url, stamp, revisit=kind == "revisit")
+            fake.add_capture(url, "20230101000000")
+            claimed = {
+                "exact": stamp,
+                "revisit": stamp,
+                "invented": f"2024{1 + n % 12:02d}01000000",
+                "calendar": f"2024{1 + n % 12:02d}14000000*",
+                "partial": f"2024{1 + n % 12:02d}",
+            }[kind]
+            archive_url = f"https://web.archive.org/web/{claimed}/{url}"
+            tasks.append(ArchiveTask(url, archive_url, date))
+        elif kind == "old":  # archived long ago: a lookup, then a new capture is due
             fake.add_capture(url, "20200101000000")
-            tasks.append(ArchiveTask(url, None, "2024-03-01"))
+            tasks.append(ArchiveTask(url, None, None if n % 2 else date, 2, date))
         else:  # never archived: a capture request
-            tasks.append(ArchiveTask(url, None, "2024-03-01"))
+            tasks.append(ArchiveTask(url, None, date))
     return fake, tasks
 
 
@@ -80,26 +117,27 @@ def busiest_window(times: list[float], window: float) -> int:
     return best
 
 
-async def run(sources: int, scale: float) -> None:
-    fake, tasks = build_fake(sources, scale)
-    settings = WaybackSettings(
-        cdx_url="https://wayback.test/cdx/search/cdx",
-        save_url="https://wayback.test/save",
-        status_url="https://wayback.test/save/status",
-        rate_window=60.0 / scale,
-        cdx_per_window=24,
-        save_per_window=10,
-        status_per_window=60,
-        max_sessions=5,
-        workers=12,
-        cooldown_after_429=60.0 / scale,
-        poll_interval=5.0 / scale,
-        poll_timeout=180.0 / scale,
-        time_budget=600.0,
-        save_if_no_capture_within_days=365,
+def scaled_settings(scale: float) -> WaybackSettings:
+    """The shipped defaults, time settings divided by ``scale``, pointed at the fake."""
+    shipped = WaybackSettings()
+    return shipped.model_copy(
+        update={
+            "cdx_url": "https://wayback.test/cdx/search/cdx",
+            "save_url": "https://wayback.test/save",
+            "status_url": "https://wayback.test/save/status",
+            "rate_window": shipped.rate_window / scale,
+            "cooldown_after_429": shipped.cooldown_after_429 / scale,
+            "poll_interval": shipped.poll_interval / scale,
+            "poll_timeout": shipped.poll_timeout / scale,
+        }
     )
+
+
+async def run(args: argparse.Namespace) -> None:
+    fake, tasks = build(args)
+    settings = scaled_settings(args.scale)
     access, secret = DEFAULT_ACCOUNT.split(":")
-    client = WaybackClient(
+    client = CountingClient(
         settings,
         "verifier-benchmark",
         httpx.ASGITransport(app=fake.app),
@@ -116,35 +154,53 @@ async def run(sources: int, scale: float) -> None:
     await client.aclose()
 
     states = Counter(info.state.value for info in result.records.values())
+    minute = 60.0 / args.scale
     print(
-        f"{len(tasks)} sources archived in {wall:.1f} s (time scaled {scale:g}x): "
+        f"{len(tasks)} sources in {wall:.1f} s = {wall / minute:.1f} scaled minutes "
+        f"(time x{args.scale:g}, captures take {args.capture_seconds:g} s): "
         + ", ".join(f"{n} {state}" for state, n in states.most_common())
     )
+    budgets = {
+        "cdx": settings.cdx_per_window,
+        "spn_submit": settings.save_per_window,
+        "spn_status": settings.status_per_window,
+    }
     print(
-        f"{'family':<12} {'requests':>8} {'budget/s':>9} {'busiest 1 s':>12} "
-        f"{'average/s':>10} {'429s':>5}"
+        f"{'family':<11} {'requests':>8} {'budget':>7} {'limit':>6} {'busiest 60s':>12} "
+        f"{'average/min':>12} {'of budget':>10} {'of limit':>9} {'429s':>5}"
     )
-    budgets = {"cdx": 24, "spn_submit": 10, "spn_status": 60}
     for family, budget in budgets.items():
         records = fake.requests(family=family)
-        moments = [(r.at - START).total_seconds() / scale for r in records]
+        moments = [(r.at - START).total_seconds() for r in records]
         too_many = sum(1 for r in records if r.status == 429)
         span = (max(moments) - min(moments)) if len(moments) > 1 else 0.0
-        average = (len(moments) - 1) / span if span else 0.0
+        average = (len(moments) - 1) / span * 60 if span else 0.0
+        limit = SERVICE_PER_MINUTE[family]
         print(
-            f"{family:<12} {len(records):>8} {budget:>9} {busiest_window(moments, 1.0):>12} "
-            f"{average:>10.1f} {too_many:>5}"
+            f"{family:<11} {len(records):>8} {budget:>7} {limit:>6} "
+            f"{busiest_window(moments, 60.0):>12} {average:>12.1f} "
+            f"{average / budget:>10.0%} {average / limit:>9.0%} {too_many:>5}"
         )
-    print("service limits (per scaled second): CDX 30, captures 12, 5 concurrent sessions")
-    print(f"notices: {result.notices}")
+    answers = ", ".join(f"{kind} {n}" for kind, n in client.submit_answers.most_common())
+    refused = client.submit_answers["daily-cap"]
+    print(f"capture requests: {answers or 'none'}; refused for the daily cap: {refused}")
+    print(
+        f"account: {args.daily_left} captures left at the start; "
+        f"service: CDX 30/min, captures 12/min, 5 sessions"
+    )
+    for notice in result.notices:
+        print(f"notice: {notice}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sources", type=int, default=300)
     parser.add_argument("--scale", type=float, default=60.0)
-    args = parser.parse_args()
-    asyncio.run(run(args.sources, args.scale))
+    parser.add_argument("--capture-seconds", type=float, default=20.0)
+    parser.add_argument("--daily-left", type=int, default=150)
+    parser.add_argument("--duplicate-rows", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -96,15 +96,26 @@ async def test_existing_archive_link_is_verified() -> None:
     assert info.captured_status == 200
 
 
-async def test_invented_timestamp_is_fabricated_and_names_the_nearest_capture() -> None:
+async def test_invented_timestamp_resolving_to_a_good_capture_is_imprecise() -> None:
     fake = fake_wayback()
     fake.add_capture(URL, "20210205080000")
     fake.add_capture(URL, "20230101000000")
     link = f"https://web.archive.org/web/20240101000000/{URL}"
     run, _ = await archive(fake, [ArchiveTask(URL, link)])
     info = run.records[f"{URL} {link}"]
+    assert info.state is ArchiveState.IMPRECISE
+    assert info.resolved_url == f"https://web.archive.org/web/20230101000000/{URL}"
+
+
+async def test_invented_timestamp_resolving_to_an_error_page_is_fabricated() -> None:
+    fake = fake_wayback()
+    fake.add_capture(URL, "20210205080000")
+    fake.add_capture(URL, "20231201000000", statuscode="404")
+    link = f"https://web.archive.org/web/20240101000000/{URL}"
+    run, _ = await archive(fake, [ArchiveTask(URL, link)])
+    info = run.records[f"{URL} {link}"]
     assert info.state is ArchiveState.FABRICATED
-    assert info.nearest_url == f"https://web.archive.org/web/20230101000000/{URL}"
+    assert info.nearest_url == f"https://web.archive.org/web/20210205080000/{URL}"
 
 
 async def test_link_to_a_never_archived_url_is_fabricated() -> None:
@@ -129,17 +140,19 @@ async def test_lookup_prefers_the_closest_good_capture_before_the_source_date() 
     fake.add_capture(URL, "20210202000000")
     fake.add_capture(URL, "20210203120000", statuscode="500")
     fake.add_capture(URL, "20260801000000")
-    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
-    assert run.records[URL].timestamp == "20210202000000"
+    task = ArchiveTask(URL, None, "2021-02-03")
+    run, _ = await archive(fake, [task])
+    assert run.records[task.key].timestamp == "20210202000000"
 
 
 async def test_lookup_falls_back_to_the_closest_capture_after() -> None:
     fake = fake_wayback()
     fake.add_capture(URL, "20220101000000")
     fake.add_capture(URL, "20260801000000")
-    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
-    assert run.records[URL].state is ArchiveState.EXISTING
-    assert run.records[URL].timestamp == "20220101000000"
+    task = ArchiveTask(URL, None, "2021-02-03")
+    run, _ = await archive(fake, [task])
+    assert run.records[task.key].state is ArchiveState.EXISTING
+    assert run.records[task.key].timestamp == "20220101000000"
 
 
 async def test_dead_source_gets_its_last_good_capture_as_replacement() -> None:
@@ -222,8 +235,9 @@ async def test_the_urls_daily_cap_leaves_what_the_archive_holds() -> None:
 async def test_the_urls_daily_cap_keeps_the_capture_the_lookup_found() -> None:
     fake = fake_wayback(per_url_daily=0)
     fake.add_capture(URL, "20200101000000")
-    run, _ = await archive(fake, [ArchiveTask(URL, None, "2021-02-03")])
-    info = run.records[URL]
+    task = ArchiveTask(URL, None, "2021-02-03")
+    run, _ = await archive(fake, [task])
+    info = run.records[task.key]
     assert info.state is ArchiveState.EXISTING
     assert info.timestamp == "20200101000000"
 

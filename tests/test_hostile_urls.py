@@ -29,7 +29,7 @@ from verifier.models import ArchiveState
 from verifier.netpolicy import InvalidHostError, NetworkPolicy, Resolver
 from verifier.urls import MAX_URL_OCTETS, is_web_url, join_url, normalize_url, url_problem
 from verifier.wayback import WaybackBadUrl, WaybackClient
-from verifier.wayback_data import same_target
+from verifier.wayback_links import same_capture_target
 
 HOSTILE = {
     "empty-label": ("http://a..x/", "empty label"),
@@ -217,8 +217,8 @@ async def test_archiver_records_an_unaskable_url_as_unverified_not_as_an_outage(
 
 
 def test_a_cdx_row_whose_url_does_not_parse_is_no_capture() -> None:
-    assert not same_target("http://[::1/", "http://example.com/")
-    assert same_target("https://www.example.com/a/", "http://example.com/a")
+    assert not same_capture_target("http://[::1/", "http://example.com/")
+    assert same_capture_target("https://www.example.com/a/", "http://example.com/a")
 
 
 # -- end to end ------------------------------------------------------------------------------
@@ -423,12 +423,20 @@ def test_gate_reports_the_hostile_url_on_its_line_and_checks_the_other_new_sourc
 @pytest.mark.parametrize(
     "case",
     [
-        ("https://web.archive.org/web/20210101000000/http://[::1/", "unverified", "index can"),
-        ("https://web.archive.org/web/20210101000000/http://a..x/", "fabricated", "no capture"),
         (
-            "https://web.archive.org/web/20210101000000/http://x.com/" + "a" * 70 * 1024,
+            "https://web.archive.org/web/20210101000000/http://[::1/",
+            "fabricated",
+            "not a Wayback capture URL",  # the embedded part is no URL
+        ),
+        (
+            "https://web.archive.org/web/20210101000000/http://a..x/",
             "fabricated",
             "not a Wayback capture URL",
+        ),
+        (
+            "https://web.archive.org/web/20210101000000/http://x.com/" + "a" * 70 * 1024,
+            "unverified",
+            "request can carry",  # too long for any CDX query: a fact about this link
         ),
     ],
 )

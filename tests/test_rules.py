@@ -9,7 +9,7 @@ import pytest
 from verifier.config import DEFAULT_TIER1, DEFAULT_TIER2, DEFAULT_TIER3, RulesSettings
 from verifier.models import Event, LoadedEvent, Severity
 from verifier.registry import DomainRegistry
-from verifier.rules import RuleContext, check_rules, wayback_target
+from verifier.rules import RuleContext, check_rules
 
 REGISTRY = DomainRegistry({1: DEFAULT_TIER1, 2: DEFAULT_TIER2, 3: DEFAULT_TIER3})
 
@@ -119,18 +119,26 @@ def test_archive_url_must_be_a_capture_of_the_same_url() -> None:
     good = source(url, 2, "AP", archive_url=f"https://web.archive.org/web/20210203000000/{url}")
     assert rules_hit(event([GOOD[0], good])) == {}
     for bad in (
-        "https://web.archive.org/web/2021/https://apnews.com/b",
-        "https://archive.ph/abc",
+        "https://example.org/web/20210203000000/https://apnews.com/b",
+        "https://web.archive.org/about",
         "https://web.archive.org/web/20210203000000/https://apnews.com/other",
     ):
         hits = rules_hit(event([GOOD[0], source(url, 2, "AP", archive_url=bad)]))
         assert hits["archive-url-format"] is Severity.ERROR, bad
 
 
-def test_wayback_target_accepts_modes_and_http() -> None:
-    assert wayback_target(
-        "http://web.archive.org/web/20200101000000id_/http://x.org/a?b=1", ("web.archive.org",)
-    ) == ("20200101000000", "http://x.org/a?b=1")
+def test_links_the_index_resolves_or_other_archives_are_no_format_error() -> None:
+    url = "https://apnews.com/b"
+    for fine in (
+        "https://web.archive.org/web/2021/https://apnews.com/b",  # partial: Wayback resolves it
+        "https://web.archive.org/web/20210203000000*/https://apnews.com/b",  # calendar link
+        "http://web.archive.org/web/20200101000000id_/http://www.apnews.com/b/",  # SURT-equal
+        "https://wayback.archive.org/web/20210203000000/https://apnews.com/b",
+        "https://archive.ph/abc",  # another archive
+        "https://archive.org/details/some-item",
+    ):
+        hits = rules_hit(event([GOOD[0], source(url, 2, "AP", archive_url=fine)]))
+        assert "archive-url-format" not in hits, fine
 
 
 def test_severity_config_changes_and_disables_rules() -> None:

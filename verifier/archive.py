@@ -25,11 +25,13 @@ from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from verifier.capture_choice import citation_capture, cited_period, judge_link, nearest
 from verifier.config import WaybackSettings
+from verifier.fold import archive_key, cited_day
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
-from verifier.rules import wayback_target
 from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
 from verifier.wayback_data import Capture, SpnAnswer, looks_fabricated, timestamp_of
+from verifier.wayback_links import OtherArchive, WaybackLink, parse_archive_link
 
 DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
 VerdictOf = Callable[[str], Awaitable[Verdict | None]]
@@ -37,27 +39,34 @@ VerdictOf = Callable[[str], Awaitable[Verdict | None]]
 
 @dataclass(frozen=True, slots=True)
 class ArchiveTask:
-    """One distinct source URL to preserve; ``url`` is the normalised key."""
+    """One distinct source URL to preserve; ``url`` is the normalised key. ``source_date``
+    (else ``event_date``) names the cited period: the citation's capture is the good one
+    closest before its end."""
 
     url: str
     archive_url: str | None = None
     source_date: str | None = None
     tier: int | None = None
+    event_date: str | None = None
 
     @property
     def key(self) -> str:
-        """Records are kept per URL, and per claimed archive link when there is one."""
-        return f"{self.url} {self.archive_url}" if self.archive_url else self.url
+        """Records are kept per URL and claimed archive link, or per URL and cited day."""
+        return archive_key(self.url, self.archive_url, cited_day(self.source_date, self.event_date))
+
+    @property
+    def period(self) -> tuple[dt.datetime, dt.datetime] | None:
+        return cited_period(self.source_date, self.event_date)
 
     def priority(self, known: ArchiveInfo | None) -> tuple[int, ...]:
-        claimed = (
-            wayback_target(self.archive_url, ("web.archive.org",)) if self.archive_url else None
-        )
+        link = parse_archive_link(self.archive_url) if self.archive_url else None
         suspicious = self.archive_url is not None and (
-            claimed is None or looks_fabricated(claimed[0])
+            not isinstance(link, WaybackLink) or not link.exact or looks_fabricated(link.timestamp)
         )
         previously_bad = known is not None and (
-            known.suggested or known.state in (ArchiveState.FABRICATED, ArchiveState.PENDING)
+            known.suggested
+            or known.state
+            in (ArchiveState.FABRICATED, ArchiveState.IMPRECISE, ArchiveState.PENDING)
         )
         return (
             0 if suspicious else 1,
@@ -257,11 +266,7 @@ class Archiver:
     ) -> ArchiveInfo:
         known = self._store.get(task.key)
         if task.archive_url:
-            if (
-                known is not None
-                and known.url == task.archive_url
-                and known.state in (ArchiveState.EXISTING, ArchiveState.FABRICATED)
-            ):
+            if known is not None and known.url == task.archive_url and self._settled(known):
                 return known  # captures do not come and go: verified once is enough
             return await self.verify_link(task.url, task.archive_url)
         if known is not None and known.state is ArchiveState.PENDING and known.job_id:
@@ -307,66 +312,111 @@ class Archiver:
         run.records[task.key] = info
         self._store.put(task.key, info)
 
+    def _settled(self, known: ArchiveInfo) -> bool:
+        """A link's verdict that later runs keep: a capture found (they do not come and go),
+        or "fabricated" once the claim was older than the index lag when it was checked."""
+        if known.state in (ArchiveState.EXISTING, ArchiveState.IMPRECISE):
+            return True
+        if known.state is not ArchiveState.FABRICATED:
+            return False
+        link = parse_archive_link(known.url or "")
+        if not isinstance(link, WaybackLink) or known.checked_at is None:
+            return True  # no timestamp to wait for: not a Wayback link at all
+        return known.checked_at - link.moment > self._index_lag
+
+    @property
+    def _index_lag(self) -> dt.timedelta:
+        return dt.timedelta(hours=self._settings.index_lag_hours)
+
     async def verify_link(self, url: str, archive_url: str) -> ArchiveInfo:
-        """Is ``archive_url`` a real capture of ``url`` at its timestamp?"""
+        """Is ``archive_url`` a capture of ``url``, and which one does Wayback serve for it?
+
+        Exact timestamp of a capture → ``existing`` (an error page's capture is flagged);
+        a timestamp (partial, calendar or off) that Wayback resolves to a good capture of
+        the same URL → ``imprecise``, with that capture; anything else → ``fabricated``,
+        with the nearest good capture — unless the claim is younger than the index lag."""
         now = self._clock()
-        target = wayback_target(archive_url, ("web.archive.org", "wayback.archive.org"))
-        if target is None:
-            return ArchiveInfo(
-                state=ArchiveState.FABRICATED,
-                url=archive_url,
-                checked_at=now,
-                detail="not a Wayback capture URL",
+        link = parse_archive_link(archive_url)
+        base = ArchiveInfo(state=ArchiveState.FABRICATED, url=archive_url, checked_at=now)
+        if isinstance(link, OtherArchive):
+            return base.model_copy(
+                update={
+                    "state": ArchiveState.UNVERIFIED,
+                    "detail": f"a link to another archive ({link.archive}): not checked",
+                }
             )
-        timestamp, original = target
-        candidates = await self._client.closest(original, timestamp)
-        exact = [capture for capture in candidates if capture.timestamp == timestamp]
-        good = [capture for capture in candidates if capture.ok]
-        ranked = exact or good or candidates
-        nearest = ranked[0] if ranked else None
-        if nearest is not None and nearest.timestamp == timestamp:
-            return ArchiveInfo(
-                state=ArchiveState.EXISTING,
-                url=archive_url,
-                timestamp=timestamp,
-                captured_status=nearest.status,
-                checked_at=now,
-                detail=None
-                if nearest.ok
-                else f"the capture is of an error page "
-                f"(HTTP {nearest.status if nearest.status is not None else 'revisit'})",
+        if link is None:
+            return base.model_copy(update={"detail": "not a Wayback capture URL"})
+        base = base.model_copy(update={"timestamp": link.timestamp or None})
+        rows = await self._client.closest(link.original, link.moment)
+        verdict = judge_link(link, url, rows)
+        if verdict.kind == "fabricated" and verdict.nearest_good is None and rows:
+            verdict = replace(
+                verdict,
+                nearest_good=nearest(
+                    await self._client.closest(link.original, link.moment, good_only=True),
+                    link.moment,
+                ),
             )
-        if nearest is None:
-            return ArchiveInfo(
-                state=ArchiveState.FABRICATED,
-                url=archive_url,
-                timestamp=timestamp,
-                checked_at=now,
-                detail="the Wayback Machine has no capture of this URL",
+        capture = verdict.capture
+        if verdict.kind in ("exact", "exact-error") and capture is not None:
+            return base.model_copy(
+                update={
+                    "state": ArchiveState.EXISTING,
+                    "captured_status": capture.status,
+                    "detail": None if verdict.kind == "exact" else verdict.detail,
+                }
             )
-        return ArchiveInfo(
-            state=ArchiveState.FABRICATED,
-            url=archive_url,
-            timestamp=timestamp,
-            checked_at=now,
-            nearest_url=nearest.replay_url(self._settings.replay_url),
-            detail=f"no capture at {timestamp}; the nearest real one is {nearest.timestamp}",
+        if verdict.kind == "imprecise" and capture is not None:
+            return base.model_copy(
+                update={
+                    "state": ArchiveState.IMPRECISE,
+                    "captured_status": capture.status,
+                    "resolved_url": capture.replay_url(self._settings.replay_url),
+                    "resolved_timestamp": capture.timestamp,
+                    "detail": verdict.detail,
+                }
+            )
+        if verdict.kind == "unknown":
+            return base.model_copy(
+                update={"state": ArchiveState.UNVERIFIED, "detail": verdict.detail}
+            )
+        if link.exact and now - link.moment < self._index_lag:
+            return base.model_copy(
+                update={
+                    "state": ArchiveState.UNVERIFIED,
+                    "detail": f"not in the index yet ({verdict.detail}); the claim is younger "
+                    f"than the index lag allowance, so it is checked again next run",
+                }
+            )
+        suggestion = verdict.nearest_good
+        return base.model_copy(
+            update={
+                "nearest_url": suggestion.replay_url(self._settings.replay_url)
+                if suggestion is not None
+                else None,
+                "detail": verdict.detail,
+            }
         )
 
     async def lookup(self, task: ArchiveTask) -> tuple[ArchiveInfo, Capture | None]:
-        """The 2xx capture closest before the source's date, else the closest after; and the
-        newest 2xx capture, which decides whether a new one is due."""
+        """The citation's capture — the good one closest before the end of the cited period
+        (the source's date, else the event's), else the first after — and the newest good
+        capture, which decides whether a new one is due."""
         now = self._clock()
         latest = await self._client.last_good(task.url)
         if latest is None:
             return ArchiveInfo(state=ArchiveState.MISSING, checked_at=now), None
         chosen: Capture | None = latest
-        if task.source_date:
-            day_end = task.source_date.replace("-", "") + "235959"
-            if latest.timestamp > day_end:
-                chosen = await self._client.last_good(task.url, before=day_end)
-                if chosen is None:
-                    chosen = await self._client.first_good_after(task.url, day_end)
+        period = task.period
+        if period is not None:
+            end = timestamp_of(period[1])
+            if latest.timestamp > end:
+                before = await self._client.last_good(task.url, before=end)
+                chosen = citation_capture(
+                    [before] if before else await self._client.first_good_after(task.url, end),
+                    period,
+                )
         chosen = chosen or latest
         info = ArchiveInfo(
             state=ArchiveState.EXISTING,
@@ -375,6 +425,13 @@ class Archiver:
             captured_status=chosen.status,
             checked_at=now,
         )
+        if latest.timestamp != chosen.timestamp:
+            info = info.model_copy(
+                update={
+                    "latest_url": latest.replay_url(self._settings.replay_url),
+                    "latest_timestamp": latest.timestamp,
+                }
+            )
         return info, latest
 
     async def _replacement(self, task: ArchiveTask) -> ArchiveInfo:

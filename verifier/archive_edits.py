@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verifier.fold import archive_key
+from verifier.fold import source_archive_key
 from verifier.models import ArchiveInfo, ArchiveState, LoadedEvent
 from verifier.writeback import ArchiveEdit
 
@@ -10,20 +10,24 @@ WRITABLE = frozenset({ArchiveState.EXISTING, ArchiveState.SAVED})
 
 
 def planned_edits(loaded: LoadedEvent, records: dict[str, ArchiveInfo]) -> list[ArchiveEdit]:
-    """Fix fabricated links with the nearest real capture; fill in missing links with a real
-    2xx capture (for a dead source, its last good one). Nothing else is touched."""
+    """Fix fabricated links with the nearest real capture and imprecise ones with the exact
+    capture Wayback resolves them to; fill in missing links with a real 2xx capture (the
+    citation's: closest before the cited date; for a dead source, its last good one).
+    Nothing else is touched."""
     if loaded.event is None:
         return []
     edits = []
     for index, source in enumerate(loaded.event.sources):
         if not source.url.strip():
             continue
-        record = records.get(archive_key(source.url, source.archive_url))
+        record = records.get(source_archive_key(source, loaded.event))
         if record is None:
             continue
         claimed = (source.archive_url or "").strip()
         if claimed and record.state is ArchiveState.FABRICATED and record.nearest_url:
             edits.append(ArchiveEdit(index, source.url, record.nearest_url))
+        elif claimed and record.state is ArchiveState.IMPRECISE and record.resolved_url:
+            edits.append(ArchiveEdit(index, source.url, record.resolved_url))
         elif (
             not claimed
             and record.state in WRITABLE

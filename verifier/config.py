@@ -126,6 +126,9 @@ class WaybackSettings(_Section):
     recheck_days: Annotated[float, Field(ge=0)] = 30.0
     poll_interval: Annotated[float, Field(gt=0)] = 5.0
     poll_timeout: Annotated[float, Field(gt=0)] = 180.0
+    index_lag_hours: Annotated[float, Field(ge=0)] = 48.0
+    """A claimed capture younger than this that the index does not hold is not called
+    fabricated (new captures reach the index hours late): it is verified again next run."""
     time_budget: Annotated[float, Field(gt=0)] = 1800.0
 
 
@@ -178,6 +181,7 @@ class RuleSeverities(_Section):
     source_unavailable: SeverityName = Field("warning", alias="source-unavailable")
     archive_fabricated: SeverityName = Field("error", alias="archive-fabricated")
     archive_error_capture: SeverityName = Field("warning", alias="archive-error-capture")
+    archive_imprecise: SeverityName = Field("warning", alias="archive-imprecise")
 
 
 class RulesSettings(_Section):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from verifier.capture_choice import cited_period
 from verifier.models import (
     ArchiveInfo,
     ArchiveState,
+    Event,
     EventReport,
     LoadedEvent,
     Observation,
     Severity,
+    Source,
     Violation,
     result_of,
 )
@@ -22,17 +25,32 @@ Judge = Callable[[RuleContext, LoadedEvent, Mapping[int, Observation]], list[Vio
 """Turns the checked sources of an event into violations (nightly rules, or the PR gate's)."""
 
 
-def archive_key(url: str, archive_url: str | None) -> str:
-    """The key archive records are kept under (see ``ArchiveTask.key``)."""
+def archive_key(url: str, archive_url: str | None, cited_day: str | None = None) -> str:
+    """The key archive records are kept under (see ``ArchiveTask.key``): per URL and claimed
+    archive link; without a link, per URL and the last day of the cited period (the capture
+    chosen depends on nothing else, so a URL cited under two dates gets two lookups)."""
     normal = normalize_url(url)
     claimed = (archive_url or "").strip()
-    return f"{normal} {claimed}" if claimed else normal
+    if claimed:
+        return f"{normal} {claimed}"
+    return f"{normal} @{cited_day}" if cited_day else normal
+
+
+def cited_day(source_date: object, event_date: object) -> str | None:
+    """The last day (ISO) of the period a source's date names, else its event's date."""
+    period = cited_period(source_date, event_date)
+    return None if period is None else period[1].date().isoformat()
+
+
+def source_archive_key(source: Source, event: Event) -> str:
+    return archive_key(source.url, source.archive_url, cited_day(source.date, event.date))
 
 
 def archive_violations(
     ctx: RuleContext, loaded: LoadedEvent, records: Mapping[int, ArchiveInfo]
 ) -> list[Violation]:
-    """A fabricated archive link is an error; a real capture of an error page, a warning."""
+    """A fabricated archive link is an error; an imprecise one (Wayback resolves it to a good
+    capture at another timestamp) and a real capture of an error page are warnings."""
     violations = []
     for index, info in sorted(records.items()):
         line = loaded.line_of("sources", index, "archive_url")
@@ -43,6 +61,13 @@ def archive_violations(
             )
             if info.nearest_url:
                 message += f" (use {info.nearest_url})"
+        elif info.state is ArchiveState.IMPRECISE:
+            rule, message = (
+                "archive-imprecise",
+                f"archive_url names no capture at its timestamp: {info.detail}",
+            )
+            if info.resolved_url:
+                message += f" (use {info.resolved_url})"
         elif (
             info.state is ArchiveState.EXISTING
             and info.captured_status is not None
@@ -101,7 +126,7 @@ def fold_sources(
                 checked_at=observation.checked_at,
                 detail=observation.detail,
             )
-        record = archive.get(archive_key(source.url, source.archive_url)) if source.url else None
+        record = archive.get(source_archive_key(source, loaded.event)) if source.url else None
         if record is not None:
             archived[source_report.index] = record
             update["archive"] = record

@@ -31,22 +31,26 @@ from verifier.pipeline import (
 from verifier.rules import RuleContext
 from verifier.urls import is_web_url, normalize_url
 from verifier.wayback import WaybackClient
+from verifier.wayback_links import is_wayback_url
 
 
 def archive_tasks(ctx: RuleContext, loaded: Sequence[LoadedEvent]) -> list[ArchiveTask]:
-    """One task per distinct (URL, archive_url) pair, with the best tier citing it."""
+    """One task per distinct (URL, archive_url) pair — without an archive_url, per URL and
+    cited day — with the best tier citing it. A source that is itself a Wayback capture is
+    already archived: it is neither looked up nor submitted for capture."""
     tasks: dict[str, ArchiveTask] = {}
     for item in loaded:
         if item.event is None:
             continue
         for source in item.event.sources:
-            if not is_web_url(source.url):
+            if not is_web_url(source.url) or is_wayback_url(source.url):
                 continue
             task = ArchiveTask(
                 normalize_url(source.url),
                 (source.archive_url or "").strip() or None,
                 source.date,
                 ctx.effective_tier(source),
+                item.event.date,
             )
             known = tasks.get(task.key)
             if known is None or (task.tier or 9) < (known.tier or 9):

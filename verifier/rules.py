@@ -17,10 +17,10 @@ from verifier.config import RulesSettings
 from verifier.models import Event, LoadedEvent, Observation, Severity, Source, Verdict, Violation
 from verifier.registry import DomainRegistry
 from verifier.urls import host_of, is_web_url, normalize_url, shown_url, url_problem
+from verifier.wayback_links import WaybackLink, parse_archive_link, same_capture_target
 
 VALID_TIERS = (1, 2, 3)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WAYBACK_PATH = re.compile(r"/web/(?P<ts>\d{14})(?:[a-z]{2}_)?/(?P<url>.+)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +61,6 @@ def declared_tier(source: Source) -> int | None:
     if isinstance(tier, int) and not isinstance(tier, bool) and tier in VALID_TIERS:
         return tier
     return None
-
-
-def wayback_target(archive_url: str, hosts: tuple[str, ...]) -> tuple[str, str] | None:
-    """``(timestamp, original URL)`` of a Wayback capture URL, or None if it is not one."""
-    if not is_web_url(archive_url) or host_of(archive_url) not in hosts:
-        return None
-    path_start = archive_url.find("/web/")
-    match = _WAYBACK_PATH.fullmatch(archive_url[path_start:]) if path_start >= 0 else None
-    if match is None:
-        return None
-    return match["ts"], match["url"]
-
-
-def same_resource(a: str, b: str) -> bool:
-    """Equal after normalisation, ignoring the scheme and a ``www.`` (as the Wayback index does)."""
-
-    def key(url: str) -> str:
-        normal = normalize_url(url)
-        rest = normal.split("://", 1)[-1]
-        return rest[4:] if rest.startswith("www.") else rest
-
-    return key(a) == key(b)
 
 
 def _sources_line(loaded: LoadedEvent) -> int | None:
@@ -256,24 +234,33 @@ def tier_registry(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterat
 
 
 def archive_url_format(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    """An ``archive_url`` must be an archive link (Wayback, or another archive) and, for a
+    Wayback one, of the source's own URL as the index compares URLs (SURT). Whether its
+    timestamp names a capture (partial timestamps and calendar links are resolved by
+    Wayback) is for the online check."""
     for index, source in enumerate(event.sources):
         archive = (source.archive_url or "").strip()
         if not archive:
             continue
         line = loaded.line_of("sources", index, "archive_url")
-        target = wayback_target(archive, ctx.settings.archive_hosts)
+        link = parse_archive_link(archive, ctx.settings.archive_hosts)
         if (problem := url_problem(archive)) is not None:
             yield Finding(
                 "archive-url-format", f"archive_url cannot be checked ({problem})", line, index
             )
-        elif target is None:
+        elif link is None:
             yield Finding(
                 "archive-url-format",
-                "archive_url is not a Wayback capture URL (…/web/<14-digit timestamp>/<url>)",
+                "archive_url is not an archive link (…/web/<timestamp>/<url>, or another "
+                "archive's)",
                 line,
                 index,
             )
-        elif source.url.strip() and not same_resource(target[1], source.url):
+        elif (
+            isinstance(link, WaybackLink)
+            and source.url.strip()
+            and not same_capture_target(link.original, source.url)
+        ):
             yield Finding(
                 "archive-url-format",
                 "archive_url is a capture of a different URL than the source's",

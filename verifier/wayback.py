@@ -36,9 +36,9 @@ from verifier.wayback_data import (
     parse_cdx_json,
     read_spn_reply,
     read_user_status,
-    same_target,
-    target_key,
+    timestamp_of,
 )
+from verifier.wayback_links import capture_key, same_capture_target
 
 
 class WaybackUnavailable(VerifierError):
@@ -151,13 +151,16 @@ class WaybackClient:
     # -- CDX -------------------------------------------------------------------------------
 
     async def cdx(self, url: str, **params: str) -> list[Capture]:
-        """Captures of exactly ``url`` (CDX matches loosely; rows for other URLs dropped)."""
-        if target_key(url) is None:  # no row could ever match it: do not spend the budget
+        """Captures of ``url`` as the index matches it (SURT: scheme, ``www.``, case and a
+        trailing slash ignored); rows of other URLs and repeated rows dropped; revisit rows
+        resolved to the status of the capture they repeat."""
+        if capture_key(url) is None:  # no row could ever match it: do not spend the budget
             raise WaybackBadUrl(f"{shown_url(url)} is not a URL the archive index can match")
         query = {
             "url": url,
             "output": "json",
             "fl": "timestamp,original,statuscode,mimetype",
+            "resolveRevisits": "true",
             **params,
         }
         response = await self._request("cdx", "GET", self._settings.cdx_url, params=query)
@@ -171,12 +174,18 @@ class WaybackClient:
             rows = parse_cdx_json(response.text)
         except CdxFormatError as exc:
             raise WaybackUnavailable(str(exc)) from exc
-        return [row for row in rows if same_target(row.original, url)]
+        return [row for row in rows if same_capture_target(row.original, url)]
 
-    async def closest(self, url: str, timestamp: str) -> list[Capture]:
-        """Captures nearest to ``timestamp`` in time, nearest first, any status."""
-        rows = await self.cdx(url, sort="closest", closest=timestamp, limit="10")
-        return sorted(rows, key=lambda r: abs(int(r.timestamp) - int(timestamp.ljust(14, "0"))))
+    async def closest(
+        self, url: str, moment: dt.datetime, *, good_only: bool = False, limit: int = 10
+    ) -> list[Capture]:
+        """The ``limit`` captures nearest to ``moment`` in time (any status, or 2xx only),
+        nearest first."""
+        params = {"sort": "closest", "closest": timestamp_of(moment), "limit": str(limit)}
+        if good_only:
+            params["filter"] = "statuscode:2.."
+        rows = await self.cdx(url, **params)
+        return sorted(rows, key=lambda row: (abs(row.when - moment), row.timestamp))
 
     async def last_good(self, url: str, before: str | None = None) -> Capture | None:
         """The latest 2xx capture, optionally at or before ``before``."""
@@ -184,11 +193,13 @@ class WaybackClient:
         if before is not None:
             params["to"] = before
         rows = await self.cdx(url, **params)
-        return max(rows, key=lambda r: r.timestamp, default=None)
+        return max((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
 
-    async def first_good_after(self, url: str, after: str) -> Capture | None:
+    async def first_good_after(self, url: str, after: str) -> list[Capture]:
+        """The first 2xx capture after ``after`` (a list: none, or that one)."""
         rows = await self.cdx(url, **{"from": after, "filter": "statuscode:2..", "limit": "1"})
-        return min(rows, key=lambda r: r.timestamp, default=None)
+        first = min((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
+        return [] if first is None else [first]
 
     # -- Save Page Now 2 --------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 CDX_FIELDS = ("timestamp", "original", "statuscode", "mimetype", "digest")
 TIMESTAMP = re.compile(r"\d{14}")
@@ -116,25 +115,6 @@ def looks_fabricated(timestamp: str) -> bool:
         or timestamp.endswith("000000")
         or timestamp_datetime(timestamp) > dt.datetime.now(dt.UTC)
     )
-
-
-def target_key(url: str) -> tuple[str, str, str] | None:
-    """What CDX matches on (host without ``www.``, path, query), or None if ``url`` does not
-    even parse (``http://[::1/``): the index holds whatever strangers once submitted."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    host = host[4:] if host.startswith("www.") else host
-    return host, parts.path.rstrip("/") or "/", parts.query
-
-
-def same_target(original: str, url: str) -> bool:
-    """CDX matches ignore scheme, ``www.`` and case of the host: compare the same way. A
-    row whose URL does not parse is no capture of ``url``."""
-    wanted = target_key(url)
-    return wanted is not None and target_key(original) == wanted
 
 
 @dataclass(frozen=True, slots=True)
