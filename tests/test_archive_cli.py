@@ -75,3 +75,60 @@ def test_archive_write_fills_and_fixes_only_archive_url_lines(tmp_path: Path) ->
     ]
     assert removed == [f"  archive_url: https://web.archive.org/web/20240101000000/{fabricated}"]
     assert after[-1] == "Body stays."
+
+
+def test_archive_write_replaces_only_links_it_proved_wrong_or_imprecise(tmp_path: Path) -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(
+            rate_limits=dict.fromkeys(("cdx", "replay", "availability", "spn_status", "spn_user"))
+        ),
+        FakeClock(),
+    )
+    with LoopWeb(hosts=5).running_in_thread() as web, serve_fake_wayback(fake) as wayback:
+        exact, calendar, wrong, other, never = (web.url(n, f"/ok/s{n}") for n in range(5))
+        fake.add_capture(exact.replace("http://", "http://www.", 1) + "/", "20210203101010")
+        fake.add_capture(calendar, "20210204080000")
+        fake.add_capture(wrong, "20210203120000", statuscode="404")  # resolves to an error
+        fake.add_capture(wrong, "20200101000000")
+        links = {
+            exact: f"https://web.archive.org/web/20210203101010/{exact}",  # SURT-equal: kept
+            calendar: f"https://web.archive.org/web/20210203000000*/{calendar}",
+            wrong: f"https://web.archive.org/web/20210203000000/{wrong}",
+            other: "https://archive.ph/AbCdE",  # another archive: kept
+            never: f"https://web.archive.org/web/2021/{never}",  # never archived: no fix known
+        }
+        events = tmp_path / "events"
+        events.mkdir()
+        event = events / "2021-02-03--links.md"
+        sources = "".join(
+            f"- url: {url}\n  title: T{n}\n  publisher: P{n}\n  tier: 2\n  archive_url: {link}\n"
+            for n, (url, link) in enumerate(links.items())
+        )
+        original = (
+            "---\nid: 2021-02-03--links\ndate: '2021-02-03'\ntitle: Links\n"
+            f"sources:\n{sources}---\nBody stays.\n"
+        )
+        event.write_text(original)
+        (tmp_path / "config.toml").write_text(
+            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
+            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
+            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
+            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+            "save_if_no_capture_within_days = 36500\n"
+            '[history]\npath = "history.sqlite3"\n'
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "verifier", "archive", "--write", "events"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={**os.environ, "CI": "true"},
+        )
+    assert done.returncode == ExitCode.PASSED, done.stderr
+    assert "(1 fabricated fixed, 1 made exact)" in done.stdout, done.stdout
+    after = event.read_text()
+    assert after == original.replace(
+        links[calendar], f"https://web.archive.org/web/20210204080000/{calendar}"
+    ).replace(links[wrong], f"https://web.archive.org/web/20200101000000/{wrong}")

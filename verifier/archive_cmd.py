@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from verifier.writeback import WriteBackError, write_archive_urls
 class ArchiveResult:
     states: list[str] = field(default_factory=list)
     edits: int = 0
+    edit_reasons: Counter[str] = field(default_factory=Counter)
     files_written: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -59,6 +61,7 @@ async def archive_events(
     for item in loaded:
         edits = planned_edits(item, records)
         result.edits += len(edits)
+        result.edit_reasons.update(edit.why for edit in edits)
         if not (write and edits):
             continue
         path = Path(item.path)

@@ -25,9 +25,9 @@ def planned_edits(loaded: LoadedEvent, records: dict[str, ArchiveInfo]) -> list[
             continue
         claimed = (source.archive_url or "").strip()
         if claimed and record.state is ArchiveState.FABRICATED and record.nearest_url:
-            edits.append(ArchiveEdit(index, source.url, record.nearest_url))
+            edits.append(ArchiveEdit(index, source.url, record.nearest_url, "fabricated fixed"))
         elif claimed and record.state is ArchiveState.IMPRECISE and record.resolved_url:
-            edits.append(ArchiveEdit(index, source.url, record.resolved_url))
+            edits.append(ArchiveEdit(index, source.url, record.resolved_url, "made exact"))
         elif (
             not claimed
             and record.state in WRITABLE

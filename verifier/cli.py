@@ -319,6 +319,16 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
         + ", ".join(f"{n} {state}" for state, n in states.most_common())
         + f"); {result.edits} archive_url edits planned"
         + (f", {result.files_written} files written" if args.write else " (use --write)")
+        + (
+            " ("
+            + ", ".join(
+                f"{n} {why}"
+                for why, n in sorted(result.edit_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            + ")"
+            if result.edit_reasons
+            else ""
+        )
     )
     if result.errors:
         return ExitCode.FAILED

@@ -45,6 +45,8 @@ class ArchiveEdit:
     source_index: int
     url: str
     archive_url: str
+    why: str = "filled in"
+    """What the edit does, for the summary: ``filled in``, ``fabricated fixed``, ``made exact``."""
 
 
 class WriteBackError(VerifierError):
