@@ -1,7 +1,7 @@
 """Archive a few hundred sources against the fake Wayback Machine at the real limits, scaled.
 
     python -m benchmarks.archive [--sources 300] [--scale 60] [--capture-seconds 20]
-                                 [--daily-left 150] [--duplicate-rows 2] [--seed 7]
+                                 [--daily-left 120] [--duplicate-rows 2] [--seed 7]
 
 Time is scaled by ``--scale``: the fake's clock runs that many times faster than the wall
 clock, so its per-minute limits (CDX 30/min, Save Page Now 12 captures/min per account, 5
@@ -12,8 +12,9 @@ runs with the shipped ``[wayback]`` defaults (``WaybackSettings()``: CDX 24/min,
 The sources mix what the real corpus holds (seeded by ``--seed``): exact archive links,
 invented ones, calendar links and partial timestamps, links to revisit records, sources
 with and without a date (the event's date then counts), and live sources whose newest
-capture is old (a capture is due) or which were never archived. The account starts with
-``--daily-left`` captures left today (fewer than the run would like to make).
+capture is old (a capture is due) or which were never archived. The account starts the
+day with all but ``--daily-left`` of its 30,000 captures used (fewer left than the run
+would like to make).
 
 Printed per endpoint family: requests, the client's budget and the service's limit per
 (scaled) minute, the busiest 60 s window, the average rate while the family was busy as a
@@ -41,6 +42,12 @@ from verifier.wayback import WaybackClient
 from verifier.wayback_data import SpnAnswer
 
 START = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
+DAILY_LIMIT = 30_000
+"""The account's daily capture cap as /save/status/user reports it in 2026."""
+KINDS = ("exact", "invented", "error", "calendar", "partial", "revisit", "old", "new")
+WEIGHTS = (2, 1, 1, 1, 1, 1, 4, 4)
+"""About half the sources need a capture (old or never archived): enough to keep captures
+at their budget while lookups run at theirs."""
 SERVICE_PER_MINUTE = {"cdx": 30, "spn_submit": 12, "spn_status": 120}
 
 
@@ -74,7 +81,12 @@ def build(args: argparse.Namespace) -> tuple[FakeWayback, list[ArchiveTask]]:
     fake = FakeWayback(
         FakeWaybackConfig(
             accounts={
-                DEFAULT_ACCOUNT: Account(daily_limit=args.daily_left, per_minute=12, concurrent=5)
+                DEFAULT_ACCOUNT: Account(
+                    daily_limit=DAILY_LIMIT,
+                    per_minute=12,
+                    concurrent=5,
+                    used_today=DAILY_LIMIT - args.daily_left,
+                )
             },
             capture_duration=args.capture_seconds,
             duplicate_rows=args.duplicate_rows,
@@ -85,15 +97,18 @@ def build(args: argparse.Namespace) -> tuple[FakeWayback, list[ArchiveTask]]:
     for n in range(args.sources):
         url = f"https://news{n % 40}.example.org/2024/story-{n}"
         date = f"2024-{1 + n % 12:02d}-15"
-        kind = rng.choice(("exact", "invented", "calendar", "partial", "revisit", "old", "new"))
-        if kind in ("exact", "invented", "calendar", "partial", "revisit"):
+        kind = rng.choices(KINDS, weights=WEIGHTS)[0]
+        if kind in ("exact", "invented", "calendar", "partial", "revisit", "error"):
             stamp = f"2024{1 + n % 12:02d}14101010"
-            fake.add_capture(url, stamp, revisit=kind == "revisit")
             fake.add_capture(url, "20230101000000")
+            fake.add_capture(url, stamp, revisit=kind == "revisit")
+            if kind == "error":  # the link's timestamp resolves to an archived 404
+                fake.add_capture(url, f"2024{1 + n % 12:02d}01101010", statuscode="404")
             claimed = {
                 "exact": stamp,
                 "revisit": stamp,
                 "invented": f"2024{1 + n % 12:02d}01000000",
+                "error": f"2024{1 + n % 12:02d}01000000",
                 "calendar": f"2024{1 + n % 12:02d}14000000*",
                 "partial": f"2024{1 + n % 12:02d}",
             }[kind]
@@ -197,7 +212,7 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=300)
     parser.add_argument("--scale", type=float, default=60.0)
     parser.add_argument("--capture-seconds", type=float, default=20.0)
-    parser.add_argument("--daily-left", type=int, default=150)
+    parser.add_argument("--daily-left", type=int, default=120)
     parser.add_argument("--duplicate-rows", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(run(parser.parse_args()))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence, Set
@@ -159,6 +160,7 @@ class Archiver:
         self._stop = stop or asyncio.Event()
         self._daily_cap_reached = False
         self._user_status_read = False
+        self._capture_seconds: deque[float] = deque(maxlen=16)
         self._captures_left: int | None = None
         self._submitting = asyncio.Lock()  # one capture request at a time: the cap is exact
         self._saves: list[asyncio.Task[None]] = []
@@ -553,23 +555,35 @@ class Archiver:
             waited += wait
 
     async def _poll(self, job_id: str) -> SpnAnswer:
-        """Poll a capture job every ``poll_interval`` until it ends or ``poll_timeout``
-        passes (then its last answer, e.g. ``pending``)."""
+        """Poll a capture job until it ends or ``poll_timeout`` passes (then its last answer,
+        e.g. ``pending``). The first poll waits about as long as recent captures took (no
+        status request is spent on a job that cannot be done yet), then one every
+        ``poll_interval``: a session is freed soon after its capture ends."""
         current = asyncio.current_task()
         if current is not None:
             self._polling.add(current)  # a stop lets this task record the job as pending
         answer = SpnAnswer("pending", job_id)
-        waited = 0.0
+        started = time.monotonic()
         interval = self._settings.poll_interval
-        while waited < self._settings.poll_timeout and not await self._stopped_within(interval):
-            waited += interval
+        wait = max(interval, self._typical_capture_seconds() - interval / 2)
+        while (
+            time.monotonic() - started < self._settings.poll_timeout
+            and not await self._stopped_within(wait)
+        ):
+            wait = interval
             try:
                 answer = await self._client.job_status(job_id)
             except WaybackStopped:
                 break
             if answer.kind in ("success", "failed", "transient"):
+                if answer.kind == "success":
+                    self._capture_seconds.append(time.monotonic() - started)
                 break
         return answer if answer.job_id else replace(answer, job_id=job_id)
+
+    def _typical_capture_seconds(self) -> float:
+        """The median time the last few captures took (0 before the first one ends)."""
+        return statistics.median(self._capture_seconds) if self._capture_seconds else 0.0
 
     def _captured(self, task: ArchiveTask, found: ArchiveInfo, answer: SpnAnswer) -> ArchiveInfo:
         """A finished capture job. The citation's capture (``found``) stays ``url``; the new
