@@ -209,3 +209,13 @@ async def test_the_alive_verdict_is_what_allows_a_capture() -> None:
     run, _ = await archive(fake, [ArchiveTask(URL)], verdict=Verdict.DEAD)
     assert fake.requests(family="spn_submit") == []
     assert run.records[URL].state is ArchiveState.MISSING
+
+
+async def test_a_link_to_another_url_suggests_a_capture_of_the_cited_url() -> None:
+    fake = fake_wayback()
+    other = "https://news.example.org/other"
+    fake.add_capture(other, "20210203101010")
+    fake.add_capture(URL, "20210201000000")
+    info = await verify(fake, link("20210203101010", other))
+    assert info.state is ArchiveState.FABRICATED
+    assert info.nearest_url == link("20210201000000")

@@ -30,9 +30,15 @@ from verifier.capture_choice import citation_capture, cited_period, judge_link, 
 from verifier.config import WaybackSettings
 from verifier.fold import archive_key, cited_day
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
+from verifier.urls import shown_url
 from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
 from verifier.wayback_data import Capture, SpnAnswer, looks_fabricated, timestamp_of
-from verifier.wayback_links import OtherArchive, WaybackLink, parse_archive_link
+from verifier.wayback_links import (
+    OtherArchive,
+    WaybackLink,
+    parse_archive_link,
+    same_capture_target,
+)
 
 DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
 VerdictOf = Callable[[str], Awaitable[Verdict | None]]
@@ -350,6 +356,17 @@ class Archiver:
         if link is None:
             return base.model_copy(update={"detail": "not a Wayback capture URL"})
         base = base.model_copy(update={"timestamp": link.timestamp or None})
+        if not same_capture_target(link.original, url):  # suggest a capture of the cited URL
+            own = await self._client.closest(url, link.moment, good_only=True)
+            suggestion = nearest(own, link.moment)
+            return base.model_copy(
+                update={
+                    "detail": f"a capture of another URL ({shown_url(link.original)})",
+                    "nearest_url": suggestion.replay_url(self._settings.replay_url)
+                    if suggestion is not None
+                    else None,
+                }
+            )
         rows = await self._client.closest(link.original, link.moment)
         verdict = judge_link(link, url, rows)
         if verdict.kind == "fabricated" and verdict.nearest_good is None and rows:
