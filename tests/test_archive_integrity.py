@@ -219,3 +219,25 @@ async def test_a_link_to_another_url_suggests_a_capture_of_the_cited_url() -> No
     info = await verify(fake, link("20210203101010", other))
     assert info.state is ArchiveState.FABRICATED
     assert info.nearest_url == link("20210201000000")
+
+
+async def test_an_archived_redirect_is_followed_to_the_archived_404_behind_it() -> None:
+    fake = fake_wayback()
+    gone = "https://news.example.org/moved-here"
+    fake.add_capture(URL, "20210203101010", statuscode="301", redirect_to=gone)
+    fake.add_capture(gone, "20210203101500", statuscode="404")
+    info = await verify(fake, link("20210203101010"))
+    assert info.state is ArchiveState.EXISTING
+    assert info.captured_status == 404  # what a reader of the link ends on
+    assert "moved-here" in (info.detail or "")
+    assert len(fake.requests(family="replay")) >= 2
+
+
+async def test_an_archived_redirect_to_a_good_page_is_a_good_capture() -> None:
+    fake = fake_wayback()
+    there = "https://news.example.org/2021/02/03/story-renamed"
+    fake.add_capture(URL, "20210203101010", statuscode="301", redirect_to=there)
+    fake.add_capture(there, "20210203101100")
+    info = await verify(fake, link("20210203101010"))
+    assert info.state is ArchiveState.EXISTING
+    assert info.captured_status == 200

@@ -435,8 +435,8 @@ def test_gate_reports_the_hostile_url_on_its_line_and_checks_the_other_new_sourc
         ),
         (
             "https://web.archive.org/web/20210101000000/http://x.com/" + "a" * 70 * 1024,
-            "unverified",
-            "request can carry",  # too long for any CDX query: a fact about this link
+            "fabricated",
+            "another URL",  # judged without sending its 70 KiB anywhere
         ),
     ],
 )

@@ -110,6 +110,8 @@ class ArchiveRun:
     archive_down: str | None = None
 
 
+ARCHIVED_HOPS = 4
+"""Replays followed from an archived redirect to the page it leads to."""
 LOOKAHEAD = 64
 """Tasks the archive queue passes over while their liveness verdicts are still to come."""
 
@@ -379,11 +381,14 @@ class Archiver:
             )
         capture = verdict.capture
         if verdict.kind in ("exact", "exact-error") and capture is not None:
+            status, detail = capture.status, None if verdict.kind == "exact" else verdict.detail
+            if status is not None and 300 <= status < 400:
+                status, detail = await self._where_it_leads(capture)
             return base.model_copy(
                 update={
                     "state": ArchiveState.EXISTING,
-                    "captured_status": capture.status,
-                    "detail": None if verdict.kind == "exact" else verdict.detail,
+                    "captured_status": status,
+                    "detail": detail,
                 }
             )
         if verdict.kind == "imprecise" and capture is not None:
@@ -417,6 +422,26 @@ class Archiver:
                 "detail": verdict.detail,
             }
         )
+
+    async def _where_it_leads(self, capture: Capture) -> tuple[int | None, str]:
+        """An archived redirect, followed through replay as a reader's browser would (at
+        most ``ARCHIVED_HOPS`` hops): the status of the capture it ends on, and the way."""
+        timestamp, url, status = capture.timestamp, capture.original, capture.status
+        hops: list[str] = []
+        for _ in range(ARCHIVED_HOPS):
+            answer = await self._client.replay(timestamp, url)
+            if answer.kind == "memento":
+                status = answer.status
+                if not (300 <= answer.status < 400 and answer.location_url):
+                    break
+                hops.append(answer.location_url)
+            elif answer.kind != "moved" or not answer.location_url:
+                way = " → ".join(shown_url(hop) for hop in hops) or shown_url(url)
+                return status, f"an archived redirect to {way}, which is not archived there"
+            timestamp = answer.location_ts or timestamp
+            url = answer.location_url
+        way = " → ".join(shown_url(hop) for hop in hops) or shown_url(url)
+        return status, f"an archived redirect to {way}; the capture there answers HTTP {status}"
 
     async def lookup(self, task: ArchiveTask) -> tuple[ArchiveInfo, Capture | None]:
         """The citation's capture — the good one closest before the end of the cited period

@@ -109,6 +109,9 @@ class WaybackSettings(_Section):
     enabled: bool = True
     cdx_url: str = "https://web.archive.org/cdx/search/cdx"
     replay_url: str = "https://web.archive.org/web"
+    """How capture links are written (``<replay_url>/<timestamp>/<url>``)."""
+    replay_request_url: str = ""
+    """Where replay requests go (following archived redirects); empty: ``replay_url``."""
     save_url: str = "https://web.archive.org/save"
     status_url: str = "https://web.archive.org/save/status"
     access_key_env: str = "WAYBACK_ACCESS_KEY"
@@ -117,6 +120,7 @@ class WaybackSettings(_Section):
     cdx_per_window: Annotated[int, Field(ge=1)] = 24
     save_per_window: Annotated[int, Field(ge=1)] = 11
     status_per_window: Annotated[int, Field(ge=1)] = 60
+    replay_per_window: Annotated[int, Field(ge=1)] = 300
     max_sessions: Annotated[int, Field(ge=1)] = 5
     workers: Annotated[int, Field(ge=1)] = 4
     cooldown_after_429: Annotated[float, Field(ge=0)] = 60.0

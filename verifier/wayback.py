@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from verifier.capture_choice import ReplayAnswer, read_replay
 from verifier.classify import retry_after_seconds
 from verifier.config import WaybackSettings
 from verifier.errors import VerifierError
@@ -96,6 +97,7 @@ class WaybackClient:
             "cdx": Pacer(settings.cdx_per_window, window),
             "save": Pacer(settings.save_per_window, window),
             "status": Pacer(settings.status_per_window, window),
+            "replay": Pacer(settings.replay_per_window, window),
         }
         self.sessions = asyncio.Semaphore(settings.max_sessions)
         self.counts: Counter[str] = Counter()
@@ -110,9 +112,17 @@ class WaybackClient:
     # -- transport -------------------------------------------------------------------------
 
     async def _request(
-        self, family: str, method: str, url: str, *, retry: bool = True, **kwargs: Any
+        self,
+        family: str,
+        method: str,
+        url: str,
+        *,
+        retry: bool = True,
+        stream: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request of ``family``, paced, retried on 429/5xx/network errors."""
+        """One request of ``family``, paced, retried on 429/5xx/network errors. With
+        ``stream`` the body is left unread (the caller closes the response)."""
         pacer = self._pacers[family]
         attempts = self._settings.attempts if retry else 1
         last_problem = "no attempt made"
@@ -126,12 +136,14 @@ class WaybackClient:
                 raise WaybackStopped(f"{family} request not sent: the run is stopping")
             self.counts[family] += 1
             try:
-                response = await self._client.send(request)
+                response = await self._client.send(request, stream=stream)
             except httpx.HTTPError as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
                 if attempt < attempts:
                     await asyncio.sleep(pacer.interval * attempt)
                 continue
+            if stream and (response.status_code >= 500 or response.status_code == 429):
+                await response.aclose()
             if response.status_code == 429 and "memento-datetime" not in response.headers:
                 self.counts[f"{family}-429"] += 1
                 wait = retry_after_seconds(
@@ -200,6 +212,16 @@ class WaybackClient:
         rows = await self.cdx(url, **{"from": after, "filter": "statuscode:2..", "limit": "1"})
         first = min((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
         return [] if first is None else [first]
+
+    async def replay(self, timestamp: str, url: str) -> ReplayAnswer:
+        """What replaying ``/web/<timestamp>id_/<url>`` answers: redirects not followed,
+        the body not read (``Memento-Datetime`` and ``Location`` say what it is)."""
+        base = (self._settings.replay_request_url or self._settings.replay_url).rstrip("/")
+        response = await self._request(
+            "replay", "GET", f"{base}/{timestamp}id_/{url}", stream=True
+        )
+        await response.aclose()
+        return read_replay(response.status_code, response.headers)
 
     # -- Save Page Now 2 --------------------------------------------------------------------
 
