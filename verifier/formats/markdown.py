@@ -74,9 +74,8 @@ def _archive_cell(source: SourceReport) -> str:
     if archive is None:
         return "—"
     label = archive.state.value + (" (suggested)" if archive.suggested else "")
-    return md_link(
-        label, archive.url if archive.state.value != "fabricated" else archive.nearest_url
-    )
+    target = {"fabricated": archive.nearest_url, "imprecise": archive.resolved_url}
+    return md_link(label, target.get(archive.state.value, archive.url))
 
 
 @dataclass(frozen=True, slots=True)
