@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import (
     DEFAULT_ACCOUNT,
+    Account,
     FakeClock,
     FakeWayback,
     FakeWaybackConfig,
@@ -132,3 +133,55 @@ def test_archive_write_replaces_only_links_it_proved_wrong_or_imprecise(tmp_path
     assert after == original.replace(
         links[calendar], f"https://web.archive.org/web/20210204080000/{calendar}"
     ).replace(links[wrong], f"https://web.archive.org/web/20200101000000/{wrong}")
+
+
+def test_archive_captures_stop_before_the_accounts_daily_cap(tmp_path: Path) -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(
+            rate_limits=dict.fromkeys(("cdx", "replay", "availability", "spn_status", "spn_user")),
+            capture_duration=0.0,
+            accounts={DEFAULT_ACCOUNT: Account(daily_limit=30_000, used_today=29_998)},
+        ),
+        FakeClock(),
+    )
+    with LoopWeb(hosts=4).running_in_thread() as web, serve_fake_wayback(fake) as wayback:
+        urls = [web.url(n, f"/ok/never-archived-{n}") for n in range(4)]
+        events = tmp_path / "events"
+        events.mkdir()
+        sources = "".join(
+            f"- url: {url}\n  title: T{n}\n  publisher: P{n}\n  tier: 2\n"
+            for n, url in enumerate(urls)
+        )
+        (events / "2021-02-03--four.md").write_text(
+            f"---\nid: 2021-02-03--four\ndate: '2021-02-03'\ntitle: Four\nsources:\n{sources}"
+            "---\nBody.\n"
+        )
+        (tmp_path / "config.toml").write_text(
+            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
+            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
+            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
+            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+            "save_per_window = 100\nstatus_per_window = 100\npoll_interval = 0.05\n"
+            'poll_timeout = 5.0\n[history]\npath = "history.sqlite3"\n'
+        )
+        access, secret = DEFAULT_ACCOUNT.split(":")
+        done = subprocess.run(
+            [sys.executable, "-m", "verifier", "archive", "events"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={
+                **os.environ,
+                "CI": "true",
+                "WAYBACK_ACCESS_KEY": access,
+                "WAYBACK_SECRET_KEY": secret,
+            },
+        )
+        submits = fake.requests(family="spn_submit")
+    assert done.returncode == ExitCode.PASSED, done.stderr
+    assert "2 captures left today" in done.stderr
+    assert "stopped before the account's daily cap" in done.stderr
+    assert len(submits) == 2  # the two captures left, and no request the cap refused
+    assert "2 saved, 2 missing" in done.stdout, done.stdout
