@@ -7,10 +7,18 @@ with captures shaped like real CDX data and checks what the archiver concludes.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
-from tests.fakes.wayback import SpnOutcome
-from tests.test_archive import NOW, URL, archive, fake_wayback
+from tests.fakes.wayback import (
+    DEFAULT_ACCOUNT,
+    Account,
+    FakeClock,
+    FakeWayback,
+    FakeWaybackConfig,
+    SpnOutcome,
+)
+from tests.test_archive import NOW, UNLIMITED, URL, archive, fake_wayback
 from verifier.archive import ArchiveTask, MemoryArchiveStore
 from verifier.config import Settings
 from verifier.models import ArchiveInfo, ArchiveState, LoadedEvent, Verdict
@@ -241,3 +249,31 @@ async def test_an_archived_redirect_to_a_good_page_is_a_good_capture() -> None:
     info = await verify(fake, link("20210203101010"))
     assert info.state is ArchiveState.EXISTING
     assert info.captured_status == 200
+
+
+class WallClock(FakeClock):
+    """The fake's clock following the wall clock, so capture jobs end while we wait."""
+
+    def __init__(self) -> None:
+        super().__init__(NOW)
+        self._origin = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return NOW + dt.timedelta(seconds=time.monotonic() - self._origin)
+
+
+async def test_all_sessions_busy_at_submit_is_waited_out_within_the_run() -> None:
+    fake = FakeWayback(
+        FakeWaybackConfig(
+            rate_limits=dict(UNLIMITED),
+            capture_duration=0.2,
+            accounts={DEFAULT_ACCOUNT: Account(per_minute=10_000, concurrent=1)},
+        ),
+        WallClock(),
+    )
+    urls = [f"https://news.example.org/busy-{n}" for n in range(3)]
+    run, _ = await archive(
+        fake, [ArchiveTask(u) for u in urls], max_sessions=3, workers=3, poll_timeout=5.0
+    )
+    assert {run.records[u].state for u in urls} == {ArchiveState.SAVED}
+    assert len(fake.requests(family="spn_submit")) > 3  # "user-session-limit", then again
