@@ -277,3 +277,13 @@ async def test_all_sessions_busy_at_submit_is_waited_out_within_the_run() -> Non
     )
     assert {run.records[u].state for u in urls} == {ArchiveState.SAVED}
     assert len(fake.requests(family="spn_submit")) > 3  # "user-session-limit", then again
+
+
+async def test_a_fabricated_link_without_a_timestamp_is_not_asked_again_every_run() -> None:
+    fake = fake_wayback()
+    store = MemoryArchiveStore()
+    task = ArchiveTask(URL, f"{WEB}/*/{URL}")  # the calendar of a never-archived URL
+    for _ in range(2):
+        run, _ = await archive(fake, [task], store=store)
+        assert run.records[task.key].state is ArchiveState.FABRICATED
+    assert len(fake.requests(family="cdx")) == 1

@@ -330,8 +330,8 @@ class Archiver:
         if known.state is not ArchiveState.FABRICATED:
             return False
         link = parse_archive_link(known.url or "")
-        if not isinstance(link, WaybackLink) or known.checked_at is None:
-            return True  # no timestamp to wait for: not a Wayback link at all
+        if not isinstance(link, WaybackLink) or not link.exact or known.checked_at is None:
+            return True  # no claimed second to wait for (not Wayback, partial, calendar, none)
         return known.checked_at - link.moment > self._index_lag
 
     @property
