@@ -19,6 +19,34 @@ from tests.fakes.wayback import (
 from verifier.cli import ExitCode
 
 
+def write_config(root: Path, wayback: str, wayback_extra: str) -> None:
+    """config.toml for the loopback web and the fake Wayback at ``wayback``."""
+    (root / "config.toml").write_text(
+        '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
+        '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
+        f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
+        f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+        f'{wayback_extra}[history]\npath = "history.sqlite3"\n'
+    )
+
+
+def run_archive(root: Path, *options: str, keys: bool) -> subprocess.CompletedProcess[str]:
+    """``verifier archive [options] events`` as its own process, with the fake's keys or none."""
+    access, secret = DEFAULT_ACCOUNT.split(":")
+    env = {**os.environ, "CI": "true"}
+    if keys:
+        env.update(WAYBACK_ACCESS_KEY=access, WAYBACK_SECRET_KEY=secret)
+    return subprocess.run(
+        [sys.executable, "-m", "verifier", "archive", *options, "events"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+
+
 def test_archive_write_fills_and_fixes_only_archive_url_lines(tmp_path: Path) -> None:
     fake = FakeWayback(
         FakeWaybackConfig(
@@ -41,29 +69,11 @@ def test_archive_write_fills_and_fixes_only_archive_url_lines(tmp_path: Path) ->
             "---\nBody stays.\n"
         )
         event.write_text(original)
-        (tmp_path / "config.toml").write_text(
-            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
-            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
-            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
-            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
-            "save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n"
-            '[history]\npath = "history.sqlite3"\n'
+        write_config(
+            tmp_path, wayback, "save_if_no_capture_within_days = 36500\npoll_timeout = 2.0\n"
         )
-        access, secret = DEFAULT_ACCOUNT.split(":")
-        done = subprocess.run(
-            [sys.executable, "-m", "verifier", "archive", "--write", "events"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env={
-                **os.environ,
-                "CI": "true",
-                "WAYBACK_ACCESS_KEY": access,
-                "WAYBACK_SECRET_KEY": secret,
-            },
-        )
+        done = run_archive(tmp_path, "--write", keys=True)
+        secret = DEFAULT_ACCOUNT.split(":")[1]
     assert done.returncode == ExitCode.PASSED, done.stderr
     assert "2 archive_url edits planned, 1 files written" in done.stdout
     assert secret not in done.stdout + done.stderr
@@ -110,23 +120,8 @@ def test_archive_write_replaces_only_links_it_proved_wrong_or_imprecise(tmp_path
             f"sources:\n{sources}---\nBody stays.\n"
         )
         event.write_text(original)
-        (tmp_path / "config.toml").write_text(
-            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
-            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
-            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
-            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
-            "save_if_no_capture_within_days = 36500\n"
-            '[history]\npath = "history.sqlite3"\n'
-        )
-        done = subprocess.run(
-            [sys.executable, "-m", "verifier", "archive", "--write", "events"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env={**os.environ, "CI": "true"},
-        )
+        write_config(tmp_path, wayback, "save_if_no_capture_within_days = 36500\n")
+        done = run_archive(tmp_path, "--write", keys=False)
     assert done.returncode == ExitCode.PASSED, done.stderr
     assert "(1 fabricated fixed, 1 made exact)" in done.stdout, done.stdout
     after = event.read_text()
@@ -156,29 +151,13 @@ def test_archive_captures_stop_before_the_accounts_daily_cap(tmp_path: Path) -> 
             f"---\nid: 2021-02-03--four\ndate: '2021-02-03'\ntitle: Four\nsources:\n{sources}"
             "---\nBody.\n"
         )
-        (tmp_path / "config.toml").write_text(
-            '[paths]\nevents = "events"\n[http]\nmin_host_interval = 0.0\n'
-            '[security]\nallowed_networks = ["127.0.0.0/8"]\n[outage]\nmin_hosts = 5\n'
-            f'[wayback]\ncdx_url = "{wayback}/cdx/search/cdx"\nsave_url = "{wayback}/save"\n'
-            f'status_url = "{wayback}/save/status"\nrate_window = 1.0\ncdx_per_window = 100\n'
+        write_config(
+            tmp_path,
+            wayback,
             "save_per_window = 100\nstatus_per_window = 100\npoll_interval = 0.05\n"
-            'poll_timeout = 5.0\n[history]\npath = "history.sqlite3"\n'
+            "poll_timeout = 5.0\n",
         )
-        access, secret = DEFAULT_ACCOUNT.split(":")
-        done = subprocess.run(
-            [sys.executable, "-m", "verifier", "archive", "events"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env={
-                **os.environ,
-                "CI": "true",
-                "WAYBACK_ACCESS_KEY": access,
-                "WAYBACK_SECRET_KEY": secret,
-            },
-        )
+        done = run_archive(tmp_path, keys=True)
         submits = fake.requests(family="spn_submit")
     assert done.returncode == ExitCode.PASSED, done.stderr
     assert "2 captures left today" in done.stderr

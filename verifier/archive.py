@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from verifier.capture_choice import citation_capture, cited_period, judge_link, nearest
+from verifier.capture_choice import cited_period, judge_link, nearest
 from verifier.config import WaybackSettings
 from verifier.fold import archive_key, cited_day
 from verifier.models import ArchiveInfo, ArchiveState, Verdict
@@ -364,9 +364,7 @@ class Archiver:
             return base.model_copy(
                 update={
                     "detail": f"a capture of another URL ({shown_url(link.original)})",
-                    "nearest_url": suggestion.replay_url(self._settings.replay_url)
-                    if suggestion is not None
-                    else None,
+                    "nearest_url": self._link_to(suggestion),
                 }
             )
         rows = await self._client.closest(link.original, link.moment)
@@ -396,7 +394,7 @@ class Archiver:
                 update={
                     "state": ArchiveState.IMPRECISE,
                     "captured_status": capture.status,
-                    "resolved_url": capture.replay_url(self._settings.replay_url),
+                    "resolved_url": self._link_to(capture),
                     "resolved_timestamp": capture.timestamp,
                     "detail": verdict.detail,
                 }
@@ -416,12 +414,14 @@ class Archiver:
         suggestion = verdict.nearest_good
         return base.model_copy(
             update={
-                "nearest_url": suggestion.replay_url(self._settings.replay_url)
-                if suggestion is not None
-                else None,
+                "nearest_url": self._link_to(suggestion),
                 "detail": verdict.detail,
             }
         )
+
+    def _link_to(self, capture: Capture | None) -> str | None:
+        """The replay link of a capture, as links are written into event files."""
+        return None if capture is None else capture.replay_url(self._settings.replay_url)
 
     async def _where_it_leads(self, capture: Capture) -> tuple[int | None, str]:
         """An archived redirect, followed through replay as a reader's browser would (at
@@ -456,15 +456,13 @@ class Archiver:
         if period is not None:
             end = timestamp_of(period[1])
             if latest.timestamp > end:
-                before = await self._client.last_good(task.url, before=end)
-                chosen = citation_capture(
-                    [before] if before else await self._client.first_good_after(task.url, end),
-                    period,
-                )
+                chosen = await self._client.last_good(
+                    task.url, before=end
+                ) or await self._client.first_good_after(task.url, end)
         chosen = chosen or latest
         info = ArchiveInfo(
             state=ArchiveState.EXISTING,
-            url=chosen.replay_url(self._settings.replay_url),
+            url=self._link_to(chosen),
             timestamp=chosen.timestamp,
             captured_status=chosen.status,
             checked_at=now,
@@ -472,7 +470,7 @@ class Archiver:
         if latest.timestamp != chosen.timestamp:
             info = info.model_copy(
                 update={
-                    "latest_url": latest.replay_url(self._settings.replay_url),
+                    "latest_url": self._link_to(latest),
                     "latest_timestamp": latest.timestamp,
                 }
             )
@@ -489,7 +487,7 @@ class Archiver:
             )
         return ArchiveInfo(
             state=ArchiveState.EXISTING,
-            url=capture.replay_url(self._settings.replay_url),
+            url=self._link_to(capture),
             timestamp=capture.timestamp,
             captured_status=capture.status,
             suggested=True,

@@ -207,11 +207,10 @@ class WaybackClient:
         rows = await self.cdx(url, **params)
         return max((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
 
-    async def first_good_after(self, url: str, after: str) -> list[Capture]:
-        """The first 2xx capture after ``after`` (a list: none, or that one)."""
+    async def first_good_after(self, url: str, after: str) -> Capture | None:
+        """The first 2xx capture after ``after``."""
         rows = await self.cdx(url, **{"from": after, "filter": "statuscode:2..", "limit": "1"})
-        first = min((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
-        return [] if first is None else [first]
+        return min((row for row in rows if row.ok), key=lambda r: r.timestamp, default=None)
 
     async def replay(self, timestamp: str, url: str) -> ReplayAnswer:
         """What replaying ``/web/<timestamp>id_/<url>`` answers: redirects not followed,

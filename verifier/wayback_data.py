@@ -13,14 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.wayback_links import timestamp_bounds
+
 CDX_FIELDS = ("timestamp", "original", "statuscode", "mimetype", "digest")
 TIMESTAMP = re.compile(r"\d{14}")
 
-# SPN2 ``status_ext`` codes worth trying again later (InternetArchiveBot's list, APII.php);
+# SPN2 ``status_ext`` codes worth trying again later (InternetArchiveBot's list, APII.php;
+# its ``user-session-limit`` is ``SPN_SESSION_LIMIT``, read apart: wait, then submit again);
 # everything else means the URL cannot be archived now. The list upstream is open-ended.
 RETRYABLE_SPN_ERRORS = frozenset(
     {
-        "error:user-session-limit",
         "error:celery",
         "error:soft-time-limit-exceeded",
         "error:proxy-error",
@@ -88,6 +90,10 @@ def parse_cdx_json(text: str) -> list[Capture]:
     for row in data[1:]:
         if not isinstance(row, list) or len(row) != len(header):
             continue  # the resume-key trailer ([], ["key"]) or garbage
+        if not TIMESTAMP.fullmatch(str(row[index["timestamp"]])) or timestamp_bounds(
+            str(row[index["timestamp"]])
+        ) is None:
+            continue  # no time: no capture anyone can replay or compare
         status_text = row[index["statuscode"]] if "statuscode" in index else "-"
         capture = Capture(
             timestamp=str(row[index["timestamp"]]),
@@ -104,8 +110,11 @@ def timestamp_of(moment: dt.datetime) -> str:
 
 
 def timestamp_datetime(timestamp: str) -> dt.datetime:
-    padded = (timestamp + "00000101000000"[len(timestamp) :])[:14]
-    return dt.datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    """The start of the period a 1–14-digit timestamp names (ValueError if it names none)."""
+    bounds = timestamp_bounds(timestamp)
+    if bounds is None:
+        raise ValueError(f"not a Wayback timestamp: {timestamp!r}")
+    return bounds[0]
 
 
 def looks_fabricated(timestamp: str) -> bool:
