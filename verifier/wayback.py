@@ -216,9 +216,7 @@ class WaybackClient:
         """What replaying ``/web/<timestamp>id_/<url>`` answers: redirects not followed,
         the body not read (``Memento-Datetime`` and ``Location`` say what it is)."""
         base = (self._settings.replay_request_url or self._settings.replay_url).rstrip("/")
-        response = await self._request(
-            "replay", "GET", f"{base}/{timestamp}id_/{url}", stream=True
-        )
+        response = await self._request("replay", "GET", f"{base}/{timestamp}id_/{url}", stream=True)
         await response.aclose()
         return read_replay(response.status_code, response.headers)
 

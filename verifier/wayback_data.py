@@ -90,9 +90,10 @@ def parse_cdx_json(text: str) -> list[Capture]:
     for row in data[1:]:
         if not isinstance(row, list) or len(row) != len(header):
             continue  # the resume-key trailer ([], ["key"]) or garbage
-        if not TIMESTAMP.fullmatch(str(row[index["timestamp"]])) or timestamp_bounds(
-            str(row[index["timestamp"]])
-        ) is None:
+        if (
+            not TIMESTAMP.fullmatch(str(row[index["timestamp"]]))
+            or timestamp_bounds(str(row[index["timestamp"]])) is None
+        ):
             continue  # no time: no capture anyone can replay or compare
         status_text = row[index["statuscode"]] if "statuscode" in index else "-"
         capture = Capture(

@@ -103,9 +103,7 @@ def _row(report: EventReport, source: SourceReport) -> dict[str, Any]:
         "archive_ts": archive.timestamp if archive else None,
         "archive_note": (archive.detail or "") if archive else "",
         "suggested": bool(archive and archive.suggested),
-        "nearest_href": safe_href(archive.nearest_url or archive.resolved_url)
-        if archive
-        else None,
+        "nearest_href": safe_href(archive.nearest_url or archive.resolved_url) if archive else None,
     }
 
 
