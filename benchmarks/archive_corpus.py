@@ -33,7 +33,7 @@ from verifier.archive import Archiver, MemoryArchiveStore
 from verifier.archive_edits import planned_edits
 from verifier.config import Settings, WaybackSettings
 from verifier.models import LoadedEvent, Verdict
-from verifier.online import archive_tasks
+from verifier.stages import archive_tasks
 from verifier.parse import load_event_file
 from verifier.rules import RuleContext
 from verifier.wayback import WaybackClient

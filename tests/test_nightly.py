@@ -18,7 +18,7 @@ from verifier.cli import ExitCode, main
 from verifier.config import WaybackSettings
 from verifier.lock import RunLock, RunLockedError
 from verifier.models import Status
-from verifier.nightly import nightly_run
+from verifier.run_cmd import nightly_run
 from verifier.report_html import html_reports
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)

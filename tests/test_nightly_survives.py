@@ -19,8 +19,8 @@ from verifier.config import HttpSettings, OutageSettings, Settings, WaybackSetti
 from verifier.history import SQLiteHistory
 from verifier.liveness import LinkChecker
 from verifier.models import ArchiveState, Observation, Status, Verdict
-from verifier.nightly import nightly_run
-from verifier.online import check_sources
+from verifier.run_cmd import nightly_run
+from verifier.stages import check_sources
 from verifier.wayback import WaybackClient
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)

@@ -11,9 +11,8 @@ from verifier.archive_edits import planned_edits
 from verifier.config import Settings
 from verifier.discover import events_folder_of
 from verifier.history import SQLiteHistory
-from verifier.online import archive_tasks, check_sources
-from verifier.pipeline import load_all, select_files, web_urls
-from verifier.rules import RuleContext
+from verifier.outcomes import CouldNotCheck
+from verifier.stages import check_sources, load_events, select_files
 from verifier.writeback import WriteBackError, write_archive_urls
 
 
@@ -25,7 +24,12 @@ class ArchiveResult:
     files_written: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    archive_down: str | None = None
+    could_not_check: list[CouldNotCheck] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """A file could not be written back."""
+        return bool(self.errors)
 
 
 async def archive_events(
@@ -33,23 +37,18 @@ async def archive_events(
 ) -> ArchiveResult:
     """Check sources and archives (knowledge kept in the history store); with ``write``,
     insert or fix ``archive_url`` lines. A file changed since it was read is left alone."""
-    loaded, _ = load_all(select_files(settings, paths, None), settings)
-    events = settings.resolve(settings.paths.events)
-    ctx = RuleContext.build(settings.rules, settings.domain_registry())
-    store = SQLiteHistory(settings.resolve(settings.history.path))
-    try:
+    events = load_events(settings, select_files(settings, paths))
+    folder = settings.resolve(settings.paths.events)
+    with SQLiteHistory(settings.resolve(settings.history.path)) as store:
         sources = await check_sources(
             settings,
-            web_urls(loaded),
-            archive_tasks(ctx, loaded),
+            events.urls(),
+            events.archive_tasks(),
             archive_store=store,
             probe_cache=store,
         )
-    finally:
-        store.close()
-    result = ArchiveResult()
+    result = ArchiveResult(could_not_check=sources.could_not_check())
     if sources.outage is not None:
-        result.archive_down = sources.outage
         return result
     if sources.archive is None:
         result.notices.append("archiving is disabled ([wayback] enabled = false)")
@@ -57,8 +56,7 @@ async def archive_events(
     records = sources.archive.records
     result.states = [info.state.value for info in records.values()]
     result.notices.extend(sources.archive.notices)
-    result.archive_down = sources.archive.archive_down
-    for item in loaded:
+    for item in events.loaded:
         edits = planned_edits(item, records)
         result.edits += len(edits)
         result.edit_reasons.update(edit.why for edit in edits)
@@ -66,7 +64,7 @@ async def archive_events(
             continue
         path = Path(item.path)
         try:
-            if write_archive_urls(path, edits, item.sha256, events_folder_of(path, events)):
+            if write_archive_urls(path, edits, item.sha256, events_folder_of(path, folder)):
                 result.files_written += 1
         except WriteBackError as exc:
             result.errors.append((item.path, exc.message))

@@ -20,9 +20,10 @@ from collections import Counter
 from collections.abc import Coroutine, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from verifier import __version__
+from verifier.check_cmd import check_offline
 from verifier.config import load_settings
 from verifier.errors import CannotWriteError, ConfigError, UsageError, VerifierError
 from verifier.formats.github import render_github
@@ -31,15 +32,14 @@ from verifier.formats.junit import render_junit
 from verifier.formats.step_summary import render_step_summary
 from verifier.formats.text import render_text
 from verifier.lock import RunLockedError
-from verifier.models import Result
-from verifier.pipeline import CheckOutcome, check_offline
+from verifier.outcomes import CouldNotCheck, Shortfall
 from verifier.preflight import HistoryUse, preflight
 from verifier.summary import summarize
 
 if TYPE_CHECKING:
     import asyncio
 
-    from verifier.nightly import RunOutcome
+    from verifier.outcomes import RunOutcome
 
 T = TypeVar("T")
 
@@ -148,14 +148,31 @@ def _moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def exit_code_for(outcome: CheckOutcome | RunOutcome) -> ExitCode:
-    """A failed event fails the check, even during an outage (the offline rules still hold);
-    otherwise an outage or an unreachable archive means the check could not be done."""
-    if any(report.result is Result.FAIL for report in outcome.reports):
-        return ExitCode.FAILED
-    if outcome.outage is not None or outcome.archive_down is not None:
+class Outcome(Protocol):
+    """What every command returns: did an event (or a write) fail, and what went unchecked."""
+
+    @property
+    def failed(self) -> bool: ...
+
+    @property
+    def could_not_check(self) -> list[CouldNotCheck]: ...
+
+
+def exit_code_for(outcome: Outcome) -> ExitCode:
+    """An interrupted run is no verdict on the events; a failed event fails the check, even
+    during an outage (the offline rules still hold); otherwise anything left unchecked
+    (outage, archive down) means the check could not be done."""
+    shortfalls = {item.shortfall for item in outcome.could_not_check}
+    if Shortfall.INTERRUPTED in shortfalls:
         return ExitCode.COULD_NOT_CHECK
-    return ExitCode.PASSED
+    if outcome.failed:
+        return ExitCode.FAILED
+    return ExitCode.COULD_NOT_CHECK if shortfalls else ExitCode.PASSED
+
+
+def say_could_not_check(outcome: Outcome) -> None:
+    for item in outcome.could_not_check:
+        print(f"verifier: {item.message}", file=sys.stderr)
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -196,7 +213,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
     if not args.offline:
-        from verifier.online import check_changed, check_online
+        from verifier.check_cmd import check_changed, check_online
         from verifier.progress import ProgressReporter, show_progress
 
         # Online checks keep archive knowledge in the history; the gate only reads it.
@@ -208,8 +225,6 @@ def run_check(args: argparse.Namespace) -> ExitCode:
         outcome = check_offline(settings, args.paths, args.changed_since)
     elif args.changed_since is not None:
         outcome = run_async(check_changed(settings, args.paths, args.changed_since))
-        if outcome.outage is not None:
-            print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
     else:
         with ProgressReporter(enabled=show_progress()) as progress:
             outcome = run_async(
@@ -221,10 +236,9 @@ def run_check(args: argparse.Namespace) -> ExitCode:
                     on_result=progress.advance,
                 )
             )
-        if outcome.outage is not None:
-            print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
         for notice in outcome.notices:
             print(f"verifier: {notice}", file=sys.stderr)
+    say_could_not_check(outcome)
     summary = summarize(
         outcome.reports,
         skipped=len(outcome.skipped),
@@ -248,9 +262,9 @@ def run_check(args: argparse.Namespace) -> ExitCode:
 
 
 def run_nightly(args: argparse.Namespace) -> ExitCode:
-    from verifier.job import nightly_job
     from verifier.liveness import utc_now
     from verifier.progress import ProgressReporter, show_progress
+    from verifier.run_cmd import nightly_job
     from verifier.runlog import LOGGER, log_to_file
 
     settings = load_settings(args.config)
@@ -276,13 +290,7 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
     for notice in outcome.notices:
         print(f"verifier: {notice}", file=sys.stderr)
     print(run_summary_line(outcome, settings.resolve(settings.paths.reports)))
-    if outcome.outage is not None:
-        print(f"verifier: could not check sources: {outcome.outage}", file=sys.stderr)
-    if outcome.archive_down is not None:
-        print(f"verifier: could not check archives: {outcome.archive_down}", file=sys.stderr)
-    if outcome.state == "interrupted":
-        print("verifier: run interrupted; the next start resumes it", file=sys.stderr)
-        return ExitCode.COULD_NOT_CHECK  # an unfinished night is no verdict on the events
+    say_could_not_check(outcome)
     return exit_code_for(outcome)
 
 
@@ -311,8 +319,7 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
         print(f"verifier: {notice}", file=sys.stderr)
     for path, error in result.errors:
         print(f"verifier: {path}: {error}", file=sys.stderr)
-    if result.archive_down:
-        print(f"verifier: could not check: {result.archive_down}", file=sys.stderr)
+    say_could_not_check(result)
     states = Counter(result.states)
     print(
         f"archive: {sum(states.values())} archive records ("
@@ -330,13 +337,11 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
             else ""
         )
     )
-    if result.errors:
-        return ExitCode.FAILED
-    return ExitCode.COULD_NOT_CHECK if result.archive_down else ExitCode.PASSED
+    return exit_code_for(result)
 
 
 def run_schedule(args: argparse.Namespace) -> ExitCode:
-    from verifier.job import nightly_job
+    from verifier.run_cmd import nightly_job
     from verifier.runlog import LOGGER, log_to_file
     from verifier.schedule import Daemon
 

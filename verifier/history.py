@@ -17,8 +17,9 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from verifier.models import ArchiveInfo, Observation
 from verifier.soft404 import ProbeFacts
@@ -73,11 +74,20 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class RunState(StrEnum):
+    """Where a run stands (the ``runs.state`` column)."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"  # every due URL checked, reports written
+    INTERRUPTED = "interrupted"  # stopped or killed: the next start resumes it
+    OUTAGE = "outage"  # the network was down: nothing judged, reports left as they were
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     id: int
     started_at: dt.datetime
-    state: str
+    state: RunState
     finished_at: dt.datetime | None = None
 
 
@@ -86,7 +96,7 @@ class HistoryStore(Protocol):
 
     def start_run(self, now: dt.datetime) -> tuple[RunRecord, bool]: ...
     def finish_run(
-        self, run_id: int, state: str, now: dt.datetime, summary: dict[str, Any]
+        self, run_id: int, state: RunState, now: dt.datetime, summary: dict[str, Any]
     ) -> None: ...
     def record(self, run_id: int, observations: Iterable[Observation]) -> None: ...
     def observed_in_run(self, run_id: int) -> set[str]: ...
@@ -141,6 +151,12 @@ class SQLiteHistory:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- runs ------------------------------------------------------------------------------
 
     def start_run(self, now: dt.datetime) -> tuple[RunRecord, bool]:
@@ -151,15 +167,15 @@ class SQLiteHistory:
         if row is not None and row[2] in ("running", "interrupted"):
             with self._transaction():
                 self._db.execute("UPDATE runs SET state = 'running' WHERE id = ?", (row[0],))
-            return RunRecord(row[0], _when(row[1]), "running"), True
+            return RunRecord(row[0], _when(row[1]), RunState.RUNNING), True
         with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO runs (started_at, state) VALUES (?, 'running')", (_iso(now),)
             )
-        return RunRecord(int(cursor.lastrowid or 0), now, "running"), False
+        return RunRecord(int(cursor.lastrowid or 0), now, RunState.RUNNING), False
 
     def finish_run(
-        self, run_id: int, state: str, now: dt.datetime, summary: dict[str, Any]
+        self, run_id: int, state: RunState, now: dt.datetime, summary: dict[str, Any]
     ) -> None:
         with self._transaction():
             self._db.execute(
@@ -169,14 +185,14 @@ class SQLiteHistory:
 
     def runs(self) -> list[RunRecord]:
         return [
-            RunRecord(row[0], _when(row[1]), row[2], _when(row[3]) if row[3] else None)
+            RunRecord(row[0], _when(row[1]), RunState(row[2]), _when(row[3]) if row[3] else None)
             for row in self._db.execute(
                 "SELECT id, started_at, state, finished_at FROM runs ORDER BY id"
             )
         ]
 
     def last_successful_run(self) -> RunRecord | None:
-        complete = [run for run in self.runs() if run.state == "complete"]
+        complete = [run for run in self.runs() if run.state is RunState.COMPLETE]
         return complete[-1] if complete else None
 
     # -- observations ----------------------------------------------------------------------
@@ -280,8 +296,8 @@ class SQLiteHistory:
         ):
             figures = json.loads(summary) if summary else {}
             statuses = figures.get("statuses") if isinstance(figures, dict) else None
-            if state in ("complete", "interrupted") and isinstance(statuses, dict):
-                points.append((RunRecord(run_id, _when(started_at), state), statuses))
+            if state in (RunState.COMPLETE, RunState.INTERRUPTED) and isinstance(statuses, dict):
+                points.append((RunRecord(run_id, _when(started_at), RunState(state)), statuses))
         return points
 
     # -- archive records (the ``ArchiveStore`` protocol) -----------------------------------
