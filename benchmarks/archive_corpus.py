@@ -28,19 +28,20 @@ from pathlib import Path
 
 import httpx
 
+from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
 from verifier.archive import Archiver, MemoryArchiveStore
 from verifier.archive_edits import planned_edits
 from verifier.config import Settings, WaybackSettings
 from verifier.models import LoadedEvent, Verdict
-from verifier.stages import archive_tasks
 from verifier.parse import load_event_file
 from verifier.rules import RuleContext
+from verifier.stages import archive_tasks
 from verifier.wayback import WaybackClient
 from verifier.wayback_links import OtherArchive, WaybackLink, parse_archive_link
 from verifier.writeback import write_archive_urls
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/kleptocracy-timeline/events"
+DEFAULT_CORPUS = TIMELINE_EVENTS
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 UNLIMITED = dict.fromkeys(("cdx", "replay", "availability", "spn_status", "spn_user"))
 

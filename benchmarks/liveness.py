@@ -93,6 +93,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.loopweb import LoopWeb, Page, SectionMode, Site, Tls, loopback_addresses, make_tls
 from verifier.config import HttpSettings, RetrySettings, SecuritySettings, Settings
 from verifier.liveness import LinkChecker
@@ -100,7 +101,7 @@ from verifier.models import Observation, Verdict
 from verifier.parse import load_event_file
 from verifier.urls import is_web_url, normalize_url
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/kleptocracy-timeline/events"
+DEFAULT_CORPUS = TIMELINE_EVENTS
 CAP = 4
 INTERVAL = 0.05
 ATTEMPTS = 3

@@ -10,7 +10,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus import corpus_missing
 from verifier.config import Settings, load_settings
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.corpus`` tests need the real corpus: skip without it, fail in CI."""
+    if item.get_closest_marker("corpus") is None:
+        return
+    missing = corpus_missing()
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing}: CI must run the corpus tests", pytrace=False)
+    pytest.skip(missing)
+
 
 GOOD_EVENT = """\
 ---

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.loopweb import LoopWeb, loopback_addresses
 from tests.fakes.wayback import (
     DEFAULT_ACCOUNT,
@@ -47,9 +48,7 @@ from verifier.config import (
 from verifier.parse import load_event_file
 from verifier.urls import is_web_url
 
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "kleptocracy-timeline" / "events"
-)
+CORPUS = TIMELINE_EVENTS
 
 
 def corpus_urls(folder: Path) -> list[str]:

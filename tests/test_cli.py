@@ -12,13 +12,12 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.conftest import GOOD_EVENT, git
+from tests.corpus import TIMELINE_EVENTS
 from verifier.cli import ExitCode, main
 from verifier.formats.github import annotation, escape_data, escape_property
 
 FAILING_EVENT = GOOD_EVENT.replace("tier: 2", "tier: 7")
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "kleptocracy-timeline" / "events"
-)
+CORPUS = TIMELINE_EVENTS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -230,7 +229,7 @@ def test_python_dash_m_runs_the_cli(write_event) -> None:
     assert "1 pass" in done.stdout
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the repository")
+@pytest.mark.corpus
 def test_real_corpus_every_file_accounted_for(capsys) -> None:
     code, out, _ = run(capsys, "check", "--offline", "--format", "json", str(CORPUS))
     document = json.loads(out)

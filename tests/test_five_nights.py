@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from tests.nightly_support import (
-    CORPUS,
     Night,
     Nights,
     NightsOptions,
@@ -31,9 +30,7 @@ from tests.nightly_support import (
 from verifier.cli import ExitCode
 from verifier.config import load_settings
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="the shared corpus is not beside the repository"
-)
+pytestmark = pytest.mark.corpus
 
 SHIPPED = load_settings(Path(__file__).resolve().parents[1] / "config.toml")
 STOP_BOUND = 10.0 + max(SHIPPED.http.attempt_deadline, SHIPPED.wayback.timeout)

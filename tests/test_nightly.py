@@ -13,13 +13,13 @@ import pytest
 
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
-from tests.nightly_support import CORPUS, copy_corpus_to_loopback, publish_all, run_settings
+from tests.nightly_support import copy_corpus_to_loopback, publish_all, run_settings
 from verifier.cli import ExitCode, main
 from verifier.config import WaybackSettings
 from verifier.lock import RunLock, RunLockedError
 from verifier.models import Status
-from verifier.run_cmd import nightly_run
 from verifier.report_html import html_reports
+from verifier.run_cmd import nightly_run
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 
@@ -33,7 +33,7 @@ def statuses(reports) -> dict[str, Status]:
     return {s.url: s.status for r in reports for s in r.sources if s.url}
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the repository")
+@pytest.mark.corpus
 async def test_three_nights_on_the_real_corpus(tmp_path: Path) -> None:
     web = LoopWeb(hosts=1200)
     await web.start()
