@@ -16,7 +16,6 @@ import os
 import signal
 import sqlite3
 import sys
-from collections import Counter
 from collections.abc import Coroutine, Sequence
 from enum import IntEnum
 from pathlib import Path
@@ -30,7 +29,7 @@ from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.junit import render_junit
 from verifier.formats.step_summary import render_step_summary
-from verifier.formats.text import render_text
+from verifier.formats.text import archive_summary_line, render_text, run_summary_line
 from verifier.lock import RunLockedError
 from verifier.outcomes import CouldNotCheck, Shortfall
 from verifier.preflight import HistoryUse, preflight
@@ -39,7 +38,6 @@ from verifier.summary import summarize
 if TYPE_CHECKING:
     import asyncio
 
-    from verifier.outcomes import RunOutcome
 
 T = TypeVar("T")
 
@@ -294,21 +292,6 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
     return exit_code_for(outcome)
 
 
-def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
-    figures = outcome.figures
-    statuses = Counter(s.status.value for r in outcome.reports for s in r.sources)
-    results = Counter(r.result.value for r in outcome.reports)
-    return (
-        f"run {outcome.run_id} {outcome.state}{' (resumed)' if outcome.resumed else ''}: "
-        f"{len(outcome.reports)} events ({results['pass']} pass, {results['warn']} warn, "
-        f"{results['fail']} fail); {figures.get('urls', 0)} URLs, {figures.get('due', 0)} due, "
-        f"{figures.get('checked', 0)} checked with {figures.get('requests', 0)} requests "
-        f"in {figures.get('wall_seconds', 0)} s; sources: "
-        + ", ".join(f"{n} {status}" for status, n in statuses.most_common())
-        + f"; reports in {reports}"
-    )
-
-
 def run_archive(args: argparse.Namespace) -> ExitCode:
     from verifier.archive_cmd import archive_events
 
@@ -320,23 +303,8 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
     for path, error in result.errors:
         print(f"verifier: {path}: {error}", file=sys.stderr)
     say_could_not_check(result)
-    states = Counter(result.states)
-    print(
-        f"archive: {sum(states.values())} archive records ("
-        + ", ".join(f"{n} {state}" for state, n in states.most_common())
-        + f"); {result.edits} archive_url edits planned"
-        + (f", {result.files_written} files written" if args.write else " (use --write)")
-        + (
-            " ("
-            + ", ".join(
-                f"{n} {why}"
-                for why, n in sorted(result.edit_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            + ")"
-            if result.edit_reasons
-            else ""
-        )
-    )
+    written = result.files_written if args.write else None
+    print(archive_summary_line(result.states, result.edits, result.edit_reasons, written))
     return exit_code_for(result)
 
 
