@@ -40,6 +40,14 @@ class Verdict(StrEnum):
     INVALID = "invalid"
 
 
+DEAD_VERDICTS = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
+"""The page is gone."""
+UNAVAILABLE_VERDICTS = frozenset({Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID})
+"""The page could not be read this time; that says nothing yet about the page."""
+FAILING_VERDICTS = DEAD_VERDICTS | {Verdict.UNREACHABLE, Verdict.INVALID}
+"""What counts toward a URL's streak of failures (a bot wall, ``blocked``, does not)."""
+
+
 class Status(StrEnum):
     """A URL's standing, decided from its history of observations."""
 

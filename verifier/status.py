@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from verifier.models import Observation, Status, Verdict
-
-FAILING = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD, Verdict.UNREACHABLE, Verdict.INVALID})
+from verifier.models import FAILING_VERDICTS, Observation, Status, Verdict
 
 
 def decide_status(history: Sequence[Observation], failures: int = 3, days: float = 3.0) -> Status:
@@ -30,7 +28,7 @@ def decide_status(history: Sequence[Observation], failures: int = 3, days: float
     for observation in reversed(ordered):
         if observation.verdict is Verdict.ALIVE:
             break
-        if observation.verdict in FAILING:
+        if observation.verdict in FAILING_VERDICTS:
             streak.append(observation)
     span = newest.checked_at - streak[-1].checked_at
     if len(streak) >= failures and span >= dt.timedelta(days=days):
@@ -44,7 +42,7 @@ def failing_since(history: Sequence[Observation]) -> dt.datetime | None:
     for observation in sorted(history, key=lambda o: o.checked_at, reverse=True):
         if observation.verdict is Verdict.ALIVE:
             break
-        if observation.verdict in FAILING:
+        if observation.verdict in FAILING_VERDICTS:
             since = observation.checked_at
     return since
 
