@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from enum import StrEnum
 
 from verifier.wayback_data import Capture, timestamp_of
 from verifier.wayback_links import (
@@ -196,7 +196,19 @@ def citation_capture(captures: Iterable[Capture], period: Period | None) -> Capt
 
 # -- a replay probe's answer (§4 step 4) ---------------------------------------------------
 
-ReplayKind = Literal["memento", "moved", "not-archived", "excluded", "rate-limited", "other"]
+
+class ReplayKind(StrEnum):
+    """What a replay request answered."""
+
+    MEMENTO = "memento"
+    """A capture (of whatever status: an archived 404 or 429 is a memento)."""
+    MOVED = "moved"
+    """No capture at that timestamp: Wayback redirects to the nearest one."""
+    NOT_ARCHIVED = "not-archived"
+    EXCLUDED = "excluded"
+    RATE_LIMITED = "rate-limited"
+    OTHER = "other"
+
 
 _NOT_ARCHIVED = b"wayback machine has not archived that url"
 _EXCLUDED = (b"this url has been excluded", b"accesscontrolexception", b"blocked site error")
@@ -246,25 +258,33 @@ def read_replay(status: int, headers: Mapping[str, str], body_head: bytes = b"")
             memento_ts: str | None = timestamp_of(parsedate_to_datetime(memento))
         except (TypeError, ValueError, IndexError, OverflowError):
             memento_ts = None
-        return ReplayAnswer("memento", memento_ts, status, location_ts, location_url)
+        return ReplayAnswer(ReplayKind.MEMENTO, memento_ts, status, location_ts, location_url)
     reason = lower.get("x-archive-redirect-reason")
     if 300 <= status < 400 and (reason or location):
         if location_ts is None and reason and (found := _FOUND_AT.search(reason)):
             location_ts = found[1]
-        return ReplayAnswer("moved", None, status, location_ts, location_url)
-    kind: ReplayKind = "other"
+        return ReplayAnswer(ReplayKind.MOVED, None, status, location_ts, location_url)
+    kind = ReplayKind.OTHER
     if any(marker in body for marker in _EXCLUDED):
-        kind = "excluded"
+        kind = ReplayKind.EXCLUDED
     elif status == 404 and (not body or _NOT_ARCHIVED in body):
-        kind = "not-archived"
+        kind = ReplayKind.NOT_ARCHIVED
     elif status == 429:
-        kind = "rate-limited"
+        kind = ReplayKind.RATE_LIMITED
     return ReplayAnswer(kind, None, status, location_ts, location_url)
 
 
 # -- what a claimed link turns out to be ---------------------------------------------------
 
-LinkKind = Literal["exact", "exact-error", "imprecise", "fabricated", "unknown"]
+
+class LinkKind(StrEnum):
+    """What a claimed Wayback link turns out to be (see ``judge_link``)."""
+
+    EXACT = "exact"
+    EXACT_ERROR = "exact-error"
+    IMPRECISE = "imprecise"
+    FABRICATED = "fabricated"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,16 +324,18 @@ def judge_link(link: WaybackLink, cited_url: str, rows: Sequence[Capture]) -> Li
     cited = capture_key(cited_url)
     if target is None or cited is None:
         which = "the link's URL" if target is None else "the cited URL"
-        return LinkVerdict("unknown", None, None, f"{which} is no URL the index can match")
+        return LinkVerdict(LinkKind.UNKNOWN, None, None, f"{which} is no URL the index can match")
     if target != cited:
-        return LinkVerdict("fabricated", None, None, f"capture of another URL ({link.original})")
+        return LinkVerdict(
+            LinkKind.FABRICATED, None, None, f"capture of another URL ({link.original})"
+        )
     own = [row for row in rows if capture_key(row.original) == target]
     usable = sorted(
         {row for row in own if capture_time(row) is not None},
         key=lambda row: (row.timestamp, row.status is None, row.status or 0, row.original),
     )
     if own and not usable:
-        return LinkVerdict("unknown", None, None, "the index rows have no usable timestamp")
+        return LinkVerdict(LinkKind.UNKNOWN, None, None, "the index rows have no usable timestamp")
     good = [row for row in usable if is_good(row)]
     moment = link.moment
 
@@ -322,18 +344,18 @@ def judge_link(link: WaybackLink, cited_url: str, rows: Sequence[Capture]) -> Li
         if at:
             chosen = next((row for row in at if is_good(row)), None)
             if chosen is not None:
-                return LinkVerdict("exact", chosen, None, f"capture at {link.timestamp}")
+                return LinkVerdict(LinkKind.EXACT, chosen, None, f"capture at {link.timestamp}")
             errors = [row for row in at if row.status is not None]
             if errors:
                 row = errors[0]
                 return LinkVerdict(
-                    "exact-error",
+                    LinkKind.EXACT_ERROR,
                     row,
                     nearest(good, moment),
                     f"the capture at {link.timestamp} is of an error page (HTTP {row.status})",
                 )
             return LinkVerdict(
-                "exact",
+                LinkKind.EXACT,
                 at[0],
                 None,
                 f"capture at {link.timestamp}: a revisit (status not resolved)",
@@ -342,17 +364,17 @@ def judge_link(link: WaybackLink, cited_url: str, rows: Sequence[Capture]) -> Li
     claimed = _claim(link)
     resolved = nearest(usable, moment)
     if resolved is None:
-        return LinkVerdict("fabricated", None, None, f"no capture of this URL ({claimed})")
+        return LinkVerdict(LinkKind.FABRICATED, None, None, f"no capture of this URL ({claimed})")
     if is_good(resolved) or resolved.status is None:
         return LinkVerdict(
-            "imprecise",
+            LinkKind.IMPRECISE,
             resolved,
             resolved if is_good(resolved) else nearest(good, moment),
             f"{claimed}; Wayback serves the capture at {resolved.timestamp} "
             f"({_status_text(resolved)})",
         )
     return LinkVerdict(
-        "fabricated",
+        LinkKind.FABRICATED,
         resolved,
         nearest(good, moment),
         f"{claimed}; the nearest capture, at {resolved.timestamp}, is of an error page "

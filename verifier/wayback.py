@@ -33,6 +33,7 @@ from verifier.wayback_data import (
     Capture,
     CdxFormatError,
     SpnAnswer,
+    SpnKind,
     UserStatus,
     parse_cdx_json,
     read_spn_reply,
@@ -261,15 +262,19 @@ class WaybackClient:
                 headers=self._auth(),
             )
         except WaybackUnavailable as exc:
-            return SpnAnswer("unknown", message=str(exc))
+            return SpnAnswer(SpnKind.UNKNOWN, message=str(exc))
         if response.status_code == 401:
             raise WaybackUnavailable("Save Page Now refused the keys (HTTP 401)")
         if response.status_code != 200:
-            return SpnAnswer("retry", message=f"Save Page Now answered HTTP {response.status_code}")
+            return SpnAnswer(
+                SpnKind.RETRY, message=f"Save Page Now answered HTTP {response.status_code}"
+            )
         try:
             return read_spn_reply(response.json())
         except ValueError:
-            return SpnAnswer("retry", message="Save Page Now answered with something not JSON")
+            return SpnAnswer(
+                SpnKind.RETRY, message="Save Page Now answered with something not JSON"
+            )
 
     async def job_status(self, job_id: str) -> SpnAnswer:
         """A capture job's state; asked with the keys (the documented way), when there are."""
@@ -278,12 +283,12 @@ class WaybackClient:
             "status", "GET", f"{self._settings.status_url}/{job_id}", headers=headers
         )
         if response.status_code == 404:
-            return SpnAnswer("failed", job_id, message="job not found (expired?)")
+            return SpnAnswer(SpnKind.FAILED, job_id, message="job not found (expired?)")
         if response.status_code != 200:
             return SpnAnswer(
-                "retry", job_id, message=f"status answered HTTP {response.status_code}"
+                SpnKind.RETRY, job_id, message=f"status answered HTTP {response.status_code}"
             )
         try:
             return read_spn_reply(response.json())
         except ValueError:
-            return SpnAnswer("retry", job_id, message="status answer is not JSON")
+            return SpnAnswer(SpnKind.RETRY, job_id, message="status answer is not JSON")

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from verifier.wayback_links import timestamp_bounds
@@ -127,20 +128,40 @@ def looks_fabricated(timestamp: str) -> bool:
     )
 
 
+class SpnKind(StrEnum):
+    """What an SPN2 submit or status reply means (the values are the names used in notices
+    and counts)."""
+
+    JOB = "job"
+    """A new capture job."""
+    RECENT = "recent"
+    """No new capture: the job of the same snapshot made minutes ago, whose status names that
+    capture."""
+    SUCCESS = "success"
+    """The capture job ended with a capture."""
+    PENDING = "pending"
+    """The capture job is still running."""
+    SESSION_LIMIT = "session-limit"
+    """Every capture session of the account is busy: submit again later."""
+    TRANSIENT = "transient"
+    """The capture failed for a passing reason: submit again later."""
+    RETRY = "retry"
+    """The request itself failed (an HTTP error, no JSON)."""
+    URL_DAILY_CAP = "url-daily-cap"
+    """This URL was captured as often as allowed today: what the archive holds stands."""
+    DAILY_CAP = "daily-cap"
+    """The account's daily cap."""
+    FAILED = "failed"
+    """The URL cannot be captured now."""
+    UNKNOWN = "unknown"
+    """No answer: it may have been captured."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpnAnswer:
-    """The meaning of an SPN2 submit or status reply.
+    """The meaning of an SPN2 submit or status reply (``kind``: see ``SpnKind``)."""
 
-    ``kind``: ``job`` (a new capture job); ``recent`` (no new capture: the job of the same
-    snapshot made minutes ago, whose status names that capture); ``success``; ``pending``;
-    ``session-limit`` (every session busy: submit again later); ``transient`` (the capture
-    failed for a passing reason: submit again later); ``retry`` (the request itself failed:
-    an HTTP error, no JSON); ``url-daily-cap`` (this URL was captured as often as allowed
-    today: what the archive holds stands); ``daily-cap`` (the account's daily cap);
-    ``failed`` (cannot be captured now); ``unknown`` (no answer: it may have been captured).
-    """
-
-    kind: str
+    kind: SpnKind
     job_id: str | None = None
     timestamp: str | None = None
     original_url: str | None = None
@@ -185,14 +206,14 @@ def read_user_status(payload: Any) -> UserStatus | None:
 def read_spn_reply(payload: Any) -> SpnAnswer:
     """Interpret a submit or status JSON body (both answer HTTP 200 even for errors)."""
     if not isinstance(payload, dict):
-        return SpnAnswer("retry", message="unexpected SPN2 answer")
+        return SpnAnswer(SpnKind.RETRY, message="unexpected SPN2 answer")
     status = payload.get("status")
     message = str(payload.get("message") or "")
     job_id = payload.get("job_id")
     if status == "success":
         http_status = payload.get("http_status")
         return SpnAnswer(
-            "success",
+            SpnKind.SUCCESS,
             str(job_id),
             str(payload.get("timestamp") or ""),
             str(payload.get("original_url") or ""),
@@ -200,25 +221,25 @@ def read_spn_reply(payload: Any) -> SpnAnswer:
             http_status if isinstance(http_status, int) else None,
         )
     if status == "pending":
-        return SpnAnswer("pending", str(job_id) if job_id else None, message=message)
+        return SpnAnswer(SpnKind.PENDING, str(job_id) if job_id else None, message=message)
     if status == "error":
         code = str(payload.get("status_ext") or "")
         if code == SPN_URL_DAILY_CAP or SPN_URL_CAPTURED_TODAY.search(message):
-            return SpnAnswer("url-daily-cap", message=message)
+            return SpnAnswer(SpnKind.URL_DAILY_CAP, message=message)
         if not code and SPN_DAILY_CAP.search(message):
-            return SpnAnswer("daily-cap", message=message)
+            return SpnAnswer(SpnKind.DAILY_CAP, message=message)
         if code == SPN_SESSION_LIMIT:
-            return SpnAnswer("session-limit", message=message)
+            return SpnAnswer(SpnKind.SESSION_LIMIT, message=message)
         if code in RETRYABLE_SPN_ERRORS:
             return SpnAnswer(
-                "transient", str(job_id) if job_id else None, message=f"{code} {message}"
+                SpnKind.TRANSIENT, str(job_id) if job_id else None, message=f"{code} {message}"
             )
         return SpnAnswer(
-            "failed",
+            SpnKind.FAILED,
             str(job_id) if job_id else None,
             message=f"{code or 'error'}: {message}".strip(),
         )
     if job_id:
-        kind = "recent" if SPN_SAME_SNAPSHOT.search(message) else "job"
+        kind = SpnKind.RECENT if SPN_SAME_SNAPSHOT.search(message) else SpnKind.JOB
         return SpnAnswer(kind, str(job_id), message=message)
-    return SpnAnswer("retry", message=message or "SPN2 answer without job_id or status")
+    return SpnAnswer(SpnKind.RETRY, message=message or "SPN2 answer without job_id or status")

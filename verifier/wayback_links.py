@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
 import surt  # type: ignore[import-untyped]  # no stubs; one function used
@@ -37,17 +38,28 @@ _SQUASHED_SCHEME = re.compile(r"(?P<scheme>https?):/+", re.I)
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?!\d)", re.I)
 """A scheme (``mailto:``, ``https://``), not a host and port (``www.nasa.gov:8080``)."""
 
+
+class ArchiveName(StrEnum):
+    """The other archives recognised, by the name shown for them."""
+
+    ARCHIVE_TODAY = "archive.today"
+    GHOSTARCHIVE = "ghostarchive"
+    PERMA_CC = "perma.cc"
+    WEBCITATION = "webcitation"
+    ARCHIVE_ORG_ITEM = "archive.org item"
+
+
 _OTHER_ARCHIVES = {
-    "archive.today": "archive.today",
-    "archive.ph": "archive.today",
-    "archive.is": "archive.today",
-    "archive.li": "archive.today",
-    "archive.vn": "archive.today",
-    "archive.md": "archive.today",
-    "archive.fo": "archive.today",
-    "ghostarchive.org": "ghostarchive",
-    "perma.cc": "perma.cc",
-    "webcitation.org": "webcitation",
+    "archive.today": ArchiveName.ARCHIVE_TODAY,
+    "archive.ph": ArchiveName.ARCHIVE_TODAY,
+    "archive.is": ArchiveName.ARCHIVE_TODAY,
+    "archive.li": ArchiveName.ARCHIVE_TODAY,
+    "archive.vn": ArchiveName.ARCHIVE_TODAY,
+    "archive.md": ArchiveName.ARCHIVE_TODAY,
+    "archive.fo": ArchiveName.ARCHIVE_TODAY,
+    "ghostarchive.org": ArchiveName.GHOSTARCHIVE,
+    "perma.cc": ArchiveName.PERMA_CC,
+    "webcitation.org": ArchiveName.WEBCITATION,
 }
 
 
@@ -92,7 +104,7 @@ class OtherArchive:
     """A link into another archive: not a Wayback link, and never "fabricated"."""
 
     url: str
-    archive: str
+    archive: ArchiveName
 
 
 def timestamp_bounds(timestamp: str) -> tuple[dt.datetime, dt.datetime] | None:
@@ -192,7 +204,7 @@ def parse_archive_link(
     if bare in _OTHER_ARCHIVES and path.strip("/"):
         return OtherArchive(text, _OTHER_ARCHIVES[bare])
     if bare == "archive.org" and re.fullmatch(r"/details/[^/]+.*", path, re.S):
-        return OtherArchive(text, "archive.org item")
+        return OtherArchive(text, ArchiveName.ARCHIVE_ORG_ITEM)
     return None
 
 
