@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from verifier.archive_decisions import (
-    DEAD,
     ArchivedRedirect,
     AskIndex,
     CapAllowance,
@@ -45,7 +44,7 @@ from verifier.archive_decisions import (
 )
 from verifier.capture_choice import LinkKind, LinkVerdict, ReplayAnswer, ReplayKind
 from verifier.config import WaybackSettings
-from verifier.models import ArchiveInfo, ArchiveState, Verdict
+from verifier.models import DEAD_VERDICTS, ArchiveInfo, ArchiveState, Verdict
 from verifier.wayback_data import Capture, SpnAnswer, SpnKind, read_spn_reply
 from verifier.wayback_links import ArchiveName, WaybackLink, parse_archive_link
 
@@ -137,7 +136,7 @@ def test_a_source_not_dead_is_looked_up(verdict: Verdict | None) -> None:
     assert step(None, None, liveness=Liveness(verdict)) is TaskStep.LOOK_UP
 
 
-@pytest.mark.parametrize("verdict", sorted(DEAD, key=str))
+@pytest.mark.parametrize("verdict", sorted(DEAD_VERDICTS, key=str))
 def test_a_dead_source_gets_its_replacement_looked_up(verdict: Verdict) -> None:
     assert step(None, None, liveness=Liveness(verdict)) is TaskStep.FIND_REPLACEMENT
     earlier = info(ArchiveState.EXISTING, days_ago=1)  # looked up while alive

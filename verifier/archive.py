@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence, Set
 from typing import Any
 
-from verifier.archive_decisions import DEAD, Liveness, TaskStep, capture_due, next_step
+from verifier.archive_decisions import Liveness, TaskStep, capture_due, next_step
 from verifier.archive_lookup import CaptureLookup
 from verifier.archive_save import SavePageNow, pending_record
 from verifier.archive_types import (
@@ -42,7 +42,6 @@ from verifier.models import ArchiveInfo, ArchiveState
 from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
 
 __all__ = [
-    "DEAD",
     "LOOKAHEAD",
     "ArchiveQueue",
     "ArchiveRun",

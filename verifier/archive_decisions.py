@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from verifier.capture_choice import LinkKind, LinkVerdict, Period, ReplayAnswer, ReplayKind
 from verifier.config import WaybackSettings
-from verifier.models import ArchiveInfo, ArchiveState, Verdict
+from verifier.models import DEAD_VERDICTS, ArchiveInfo, ArchiveState, Verdict
 from verifier.wayback_data import Capture, SpnAnswer, SpnKind, timestamp_of
 from verifier.wayback_links import (
     ArchiveName,
@@ -23,8 +23,6 @@ from verifier.wayback_links import (
     parse_archive_link,
     same_capture_target,
 )
-
-DEAD = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
 
 # -- a task -------------------------------------------------------------------------------
 
@@ -73,7 +71,7 @@ def next_step(
         return TaskStep.CONFIRM_JOB
     if liveness is None:
         return TaskStep.ASK_LIVENESS
-    dead = liveness.verdict in DEAD
+    dead = liveness.verdict in DEAD_VERDICTS
     if lookup_fresh(known, settings, now, dead=dead):
         return TaskStep.KEEP
     return TaskStep.FIND_REPLACEMENT if dead else TaskStep.LOOK_UP
