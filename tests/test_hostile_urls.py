@@ -24,11 +24,12 @@ from verifier.archive import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveSto
 from verifier.classify import Failure
 from verifier.cli import ExitCode, main
 from verifier.config import HttpSettings, WaybackSettings
+from verifier.errors import InvalidHostError, WaybackBadUrl
 from verifier.fetch import Fetcher, FetchError, translate
 from verifier.models import ArchiveState
-from verifier.netpolicy import InvalidHostError, NetworkPolicy, Resolver
+from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.urls import MAX_URL_OCTETS, is_web_url, join_url, normalize_url, url_problem
-from verifier.wayback import WaybackBadUrl, WaybackClient
+from verifier.wayback import WaybackClient
 from verifier.wayback_links import same_capture_target
 
 HOSTILE = {

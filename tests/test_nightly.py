@@ -16,7 +16,8 @@ from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
 from tests.nightly_support import copy_corpus_to_loopback, publish_all, run_settings
 from verifier.cli import ExitCode, main
 from verifier.config import WaybackSettings
-from verifier.lock import RunLock, RunLockedError
+from verifier.errors import RunLockedError
+from verifier.lock import RunLock
 from verifier.models import Status
 from verifier.report_html import html_reports
 from verifier.run_cmd import nightly_run

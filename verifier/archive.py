@@ -38,8 +38,9 @@ from verifier.archive_types import (
 )
 from verifier.archive_verify import LinkVerifier
 from verifier.config import WaybackSettings
+from verifier.errors import WaybackBlocked, WaybackStopped, WaybackUnavailable
 from verifier.models import ArchiveInfo, ArchiveState
-from verifier.wayback import WaybackBlocked, WaybackClient, WaybackStopped, WaybackUnavailable
+from verifier.wayback import WaybackClient
 
 __all__ = [
     "LOOKAHEAD",

@@ -32,8 +32,9 @@ from verifier.archive_decisions import (
 )
 from verifier.archive_types import ArchiveRun, ArchiveTask
 from verifier.config import WaybackSettings
+from verifier.errors import WaybackStopped, WaybackUnavailable
 from verifier.models import ArchiveInfo, ArchiveState
-from verifier.wayback import WaybackClient, WaybackStopped, WaybackUnavailable
+from verifier.wayback import WaybackClient
 from verifier.wayback_data import SpnAnswer, SpnKind
 
 

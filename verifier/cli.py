@@ -24,13 +24,18 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from verifier import __version__
 from verifier.check_cmd import check_offline
 from verifier.config import load_settings
-from verifier.errors import CannotWriteError, ConfigError, UsageError, VerifierError
+from verifier.errors import (
+    CannotWriteError,
+    ConfigError,
+    RunLockedError,
+    UsageError,
+    VerifierError,
+)
 from verifier.formats.github import render_github
 from verifier.formats.json_format import render_json
 from verifier.formats.junit import render_junit
 from verifier.formats.step_summary import render_step_summary
 from verifier.formats.text import archive_summary_line, render_text, run_summary_line
-from verifier.lock import RunLockedError
 from verifier.outcomes import CouldNotCheck, Shortfall
 from verifier.preflight import HistoryUse, preflight
 from verifier.summary import summarize

@@ -10,9 +10,19 @@
     │                          denied, read-only or full disk (exit code 3: could not run)
     ├── EventLoadError         an event file cannot be read or parsed; carries path and line
     │   └── EventLimitError    it is over a limit: size, nesting depth, values, integer digits
+    ├── RunLockedError         another run holds the lock (exit code 3)
     ├── NetworkPolicyError     a URL's target is refused by the network policy (never retried)
-    ├── RunLockedError         another run holds the lock (exit code 3)      [verifier.lock]
-    └── WaybackUnavailable / WaybackBlocked   the archive could not be asked  [verifier.wayback]
+    ├── HostLookupError        a host name cannot be resolved (an OSError, as the network
+    │   │                      stack expects of a connect)
+    │   ├── DnsNotFoundError   NXDOMAIN: the host does not exist
+    │   └── DnsTemporaryError  no resolver, SERVFAIL, a timeout: it can pass
+    ├── InvalidHostError       a host name that cannot even be looked up (a ValueError)
+    ├── WaybackStopped         the run is stopping: a Wayback request was not sent
+    └── ArchiveError           the Wayback Machine could not answer about a URL
+        ├── WaybackUnavailable the archive could not be asked: network, 5xx, 429 throughout
+        ├── WaybackBlocked     the URL is excluded from the archive
+        │   └── WaybackBadUrl  no request about this URL can be built
+        └── CdxFormatError     the CDX answer is not the JSON it should be (a ValueError)
 
 Foreign exceptions are translated once, where they enter (``raise … from exc``). The line
 between exit 2 and 3 for paths: what only a change of ``config.toml`` (or of the tree it
@@ -70,3 +80,49 @@ class PathKindError(ConfigError):
 
 class CannotWriteError(VerifierError):
     """A file or folder the command must write refuses it (permission, read-only, disk full)."""
+
+
+class RunLockedError(VerifierError):
+    """Another run holds the lock."""
+
+
+class HostLookupError(VerifierError, OSError):
+    """A host name cannot be resolved; an ``OSError``, as a connect's failures are."""
+
+
+class DnsNotFoundError(HostLookupError):
+    """The host name does not resolve (NXDOMAIN): the web says this host does not exist."""
+
+
+class DnsTemporaryError(HostLookupError):
+    """Name resolution failed for a reason that can pass (no resolver, SERVFAIL, timeout)."""
+
+
+class InvalidHostError(VerifierError, ValueError):
+    """The host name cannot be looked up at all (an empty or over-long label, say): the URL
+    is malformed, which says nothing about the network."""
+
+
+class WaybackStopped(VerifierError):
+    """The run is stopping: the request was not sent (nothing is learnt about the URL)."""
+
+
+class ArchiveError(VerifierError):
+    """The Wayback Machine could not answer about a URL."""
+
+
+class WaybackUnavailable(ArchiveError):
+    """The archive could not be asked: network failure, 5xx or 429 through every retry."""
+
+
+class WaybackBlocked(ArchiveError):
+    """The URL is excluded from the Wayback Machine (blocked site or robots)."""
+
+
+class WaybackBadUrl(WaybackBlocked):
+    """No request about this URL can be built (malformed, or too long for a query): like an
+    excluded URL, a fact about the one URL, never a sign that the archive is down."""
+
+
+class CdxFormatError(ArchiveError, ValueError):
+    """The CDX answer is not the JSON it should be (an HTML error page, truncated JSON…)."""

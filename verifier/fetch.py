@@ -31,15 +31,13 @@ import httpx
 from verifier.answers import Failure, Response
 from verifier.bodies import content_codings, decode_bounded
 from verifier.config import HttpSettings
-from verifier.errors import NetworkPolicyError
-from verifier.netpolicy import (
+from verifier.errors import (
     DnsNotFoundError,
     DnsTemporaryError,
     InvalidHostError,
-    NetworkPolicy,
-    Resolver,
-    VettingBackend,
+    NetworkPolicyError,
 )
+from verifier.netpolicy import NetworkPolicy, Resolver, VettingBackend
 from verifier.pacing import Pacer
 from verifier.streams import AsyncioBackend
 from verifier.urls import host_problem, shown_url

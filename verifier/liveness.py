@@ -32,9 +32,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 from verifier.answers import Failure, Outcome, Response
 from verifier.classify import classify, retry_after_seconds, should_retry
 from verifier.config import Settings
+from verifier.errors import DnsNotFoundError, DnsTemporaryError
 from verifier.fetch import CURRENT_BUDGET, Fetcher, FetchError, StopRequested, UrlBudget
 from verifier.models import Observation, Verdict
-from verifier.netpolicy import DnsNotFoundError, DnsTemporaryError, NetworkPolicy, Resolver
+from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
 from verifier.soft404 import ProbeFacts, needs_probe, probe_facts, soft404_sign
 from verifier.urls import join_url, normalize_url, shown_url

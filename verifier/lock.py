@@ -7,11 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from verifier.errors import VerifierError
-
-
-class RunLockedError(VerifierError):
-    """Another run holds the lock."""
+from verifier.errors import RunLockedError
 
 
 class RunLock:

@@ -19,7 +19,12 @@ from typing import Any
 
 import httpcore
 
-from verifier.errors import NetworkPolicyError
+from verifier.errors import (
+    DnsNotFoundError,
+    DnsTemporaryError,
+    InvalidHostError,
+    NetworkPolicyError,
+)
 from verifier.urls import host_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -35,19 +40,6 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class DnsNotFoundError(OSError):
-    """The host name does not resolve (NXDOMAIN): the web says this host does not exist."""
-
-
-class DnsTemporaryError(OSError):
-    """Name resolution failed for a reason that can pass (no resolver, SERVFAIL, timeout)."""
-
-
-class InvalidHostError(ValueError):
-    """The host name cannot be looked up at all (an empty or over-long label, say): the URL
-    is malformed, which says nothing about the network."""
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:

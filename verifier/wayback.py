@@ -26,12 +26,17 @@ import httpx
 from verifier.capture_choice import ReplayAnswer, read_replay
 from verifier.classify import retry_after_seconds
 from verifier.config import WaybackSettings
-from verifier.errors import VerifierError
+from verifier.errors import (
+    CdxFormatError,
+    WaybackBadUrl,
+    WaybackBlocked,
+    WaybackStopped,
+    WaybackUnavailable,
+)
 from verifier.pacing import Pacer
 from verifier.urls import shown_url
 from verifier.wayback_data import (
     Capture,
-    CdxFormatError,
     SpnAnswer,
     SpnKind,
     UserStatus,
@@ -41,23 +46,6 @@ from verifier.wayback_data import (
     timestamp_of,
 )
 from verifier.wayback_links import capture_key, same_capture_target
-
-
-class WaybackUnavailable(VerifierError):
-    """The archive could not be asked: network failure, 5xx or 429 through every retry."""
-
-
-class WaybackStopped(Exception):
-    """The run is stopping: the request was not sent (nothing is learnt about the URL)."""
-
-
-class WaybackBlocked(VerifierError):
-    """The URL is excluded from the Wayback Machine (blocked site or robots)."""
-
-
-class WaybackBadUrl(WaybackBlocked):
-    """No request about this URL can be built (malformed, or too long for a query): like an
-    excluded URL, a fact about the one URL, never a sign that the archive is down."""
 
 
 class _Keys:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from verifier.errors import CdxFormatError
 from verifier.wayback_links import timestamp_bounds
 
 CDX_FIELDS = ("timestamp", "original", "statuscode", "mimetype", "digest")
@@ -65,10 +66,6 @@ class Capture:
 
     def replay_url(self, base: str) -> str:
         return f"{base.rstrip('/')}/{self.timestamp}/{self.original}"
-
-
-class CdxFormatError(ValueError):
-    """The CDX answer is not the JSON it should be (an HTML error page, truncated JSON…)."""
 
 
 def parse_cdx_json(text: str) -> list[Capture]:
