@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from verifier.urls import domain_suffixes
+
 
 class DomainRegistry:
     """Maps hosts to the best tier their content can claim."""
@@ -26,9 +28,8 @@ class DomainRegistry:
 
     def _lookup(self, host: str) -> int | None:
         """The tier of the longest registry entry ``host`` falls under, or None if unknown."""
-        labels = host.lower().rstrip(".").split(".")
-        for start in range(len(labels)):
-            tier = self._tier_of.get(".".join(labels[start:]))
+        for domain in domain_suffixes(host):
+            tier = self._tier_of.get(domain)
             if tier is not None:
                 return tier
         return None

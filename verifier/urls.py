@@ -168,6 +168,29 @@ def host_of(url: str) -> str:
     return url_facts(url).host
 
 
+def request_host(url: str) -> str:
+    """The lower-case host a request for ``url`` goes to, or ``""``: the unit of politeness
+    and of the outage watch (``www.example.com`` and ``example.com`` may be two servers),
+    where ``host_of`` names the site, for reports and the tier registry."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def domain_suffixes(host: str) -> list[str]:
+    """``host`` and each domain above it, longest first (case and a final dot ignored):
+    ``a.b.example`` → ``a.b.example``, ``b.example``, ``example``."""
+    labels = host.lower().rstrip(".").split(".")
+    return [".".join(labels[start:]) for start in range(len(labels))]
+
+
+def under_domain(host: str, domain: str) -> bool:
+    """``host`` is ``domain`` or one of its subdomains (case and final dots ignored)."""
+    name = domain.lower().strip(".")
+    return bool(name) and name in domain_suffixes(host)
+
+
 def is_web_url(url: str) -> bool:
     """True for a URL that can be checked: see ``url_problem``."""
     return url_facts(url).is_web
