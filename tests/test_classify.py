@@ -1,4 +1,5 @@
-"""Pure classification: outcomes → verdicts, retry decisions, soft-404 and bot-wall signs."""
+"""Pure classification: outcomes → verdicts, soft-404 and bot-wall signs (retry decisions:
+``test_retry``)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,12 @@ import datetime as dt
 import pytest
 
 from verifier.answers import Failure, Outcome, Response
-from verifier.classify import (
-    bot_wall,
-    classify,
-    retry_after_seconds,
-    should_retry,
-)
+from verifier.classify import bot_wall, classify
 from verifier.models import Verdict
 from verifier.soft404 import probe_facts
 
 URL = "https://news.example/2024/05/story"
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def answer(
@@ -114,22 +109,3 @@ def test_cloudflare_challenge_is_blocked_never_dead() -> None:
 
 def test_bot_wall_is_not_claimed_for_an_ordinary_404() -> None:
     assert bot_wall(Response("GET", URL, 404, {"server": "nginx"}, b"Not Found")) is None
-
-
-def test_should_retry_transient_only() -> None:
-    assert should_retry(answer(503), RETRYABLE)
-    assert should_retry(answer(429), RETRYABLE)
-    assert not should_retry(answer(404), RETRYABLE)
-    assert should_retry(Outcome(URL, failure=Failure.TIMEOUT), RETRYABLE)
-    assert should_retry(Outcome(URL, failure=Failure.REFUSED), RETRYABLE)
-    assert not should_retry(Outcome(URL, failure=Failure.POLICY), RETRYABLE)
-    assert not should_retry(Outcome(URL, failure=Failure.DNS_NOT_FOUND), RETRYABLE)
-
-
-def test_retry_after_seconds_and_http_date() -> None:
-    now = dt.datetime(2026, 11, 26, 3, 0, 0, tzinfo=dt.UTC)
-    assert retry_after_seconds({"retry-after": "7"}, now) == 7
-    later = "Thu, 26 Nov 2026 03:00:30 GMT"
-    assert retry_after_seconds({"retry-after": later}, now) == 30
-    assert retry_after_seconds({"retry-after": "soon"}, now) is None
-    assert retry_after_seconds({}, now) is None

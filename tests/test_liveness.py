@@ -143,7 +143,7 @@ async def test_hanging_url_costs_exactly_the_configured_attempts() -> None:
         observations, _ = await check(web, ["/hang/x"], fast_settings(attempt_deadline=0.3))
         assert web.count(target="/hang/x") == 3
     assert observations["/hang/x"].verdict is Verdict.UNREACHABLE
-    assert observations["/hang/x"].failure == Failure.TIMEOUT.value
+    assert observations["/hang/x"].failure is Failure.TIMEOUT
 
 
 async def test_retry_after_is_honoured_and_pauses_the_host() -> None:

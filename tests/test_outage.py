@@ -13,9 +13,7 @@ NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
 def failed(url: str, failure: Failure | None) -> Observation:
     verdict = Verdict.UNREACHABLE if failure is not None else Verdict.DEAD
-    return Observation(
-        url=url, verdict=verdict, checked_at=NOW, failure=failure.value if failure else None
-    )
+    return Observation(url=url, verdict=verdict, checked_at=NOW, failure=failure)
 
 
 def watch(hosts: int) -> OutageWatch:

@@ -1,14 +1,12 @@
-"""Pure decisions about HTTP outcomes: verdicts, retries, soft-404 and bot-wall signs.
+"""Pure decisions about HTTP outcomes: verdicts and bot-wall signs (soft-404 signs come
+from ``verifier.soft404``, what is retried from ``verifier.retry``).
 
 Nothing here awaits or touches the network; the checker gathers an ``Outcome`` and asks.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import re
-from collections.abc import Mapping
 from typing import assert_never
 
 from verifier.answers import Failure, Outcome, Response
@@ -19,41 +17,6 @@ CONNECTION_LEVEL = frozenset(
     {Failure.DNS_NOT_FOUND, Failure.DNS_TEMPORARY, Failure.REFUSED, Failure.CONNECT}
 )
 """Failures that say nothing about the page: with most hosts failing so, the network is down."""
-
-RETRYABLE_FAILURES = frozenset(
-    {
-        Failure.DNS_TEMPORARY,
-        Failure.REFUSED,
-        Failure.CONNECT,
-        Failure.TIMEOUT,
-        Failure.RESET,
-        Failure.PROTOCOL,
-    }
-)
-
-
-def should_retry(outcome: Outcome, retry_statuses: frozenset[int]) -> bool:
-    """Transient failures and retryable statuses (408, 429, 5xx…) are tried again."""
-    if outcome.failure is not None:
-        return outcome.failure in RETRYABLE_FAILURES
-    return outcome.status in retry_statuses
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now`` (RFC 9110 §10.2.3: delay-seconds or HTTP-date)."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - now).total_seconds())
-
 
 _CHALLENGE_MARKERS = (
     b"just a moment...",

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from verifier.answers import Failure
+
 SCHEMA_VERSION = 1
 
 
@@ -186,8 +188,8 @@ class Observation(BaseModel):
     detail: str = ""
     redirects: list[str] = Field(default_factory=list)
     elapsed_ms: float | None = None
-    failure: str | None = None
-    """The transport failure (``classify.Failure`` value) behind a verdict, if any."""
+    failure: Failure | None = None
+    """The transport failure behind a verdict, if any (in JSON: its value, ``"timeout"``…)."""
 
 
 class SourceReport(BaseModel):

@@ -19,9 +19,7 @@ from verifier.answers import Failure
 from verifier.models import Observation
 from verifier.urls import host_of
 
-OUTAGE_FAILURES = frozenset(
-    {Failure.DNS_TEMPORARY.value, Failure.REFUSED.value, Failure.CONNECT.value}
-)
+OUTAGE_FAILURES = frozenset({Failure.DNS_TEMPORARY, Failure.REFUSED, Failure.CONNECT})
 """Failures that say nothing about the page and that a network outage produces."""
 
 
@@ -58,7 +56,7 @@ class OutageWatch:
         self._host_ok[host] = self._host_ok.get(host, False) or answered
         if observation.http_status is not None:
             self._http_answers += 1
-        elif observation.failure == Failure.DNS_NOT_FOUND.value:
+        elif observation.failure is Failure.DNS_NOT_FOUND:
             self._not_found += 1
         if self.verdict() is not None:
             self.tripped.set()

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 
 from verifier.capture_choice import ReplayAnswer, read_replay
-from verifier.classify import retry_after_seconds
 from verifier.config import WaybackSettings
 from verifier.errors import (
     CdxFormatError,
@@ -34,6 +33,7 @@ from verifier.errors import (
     WaybackUnavailable,
 )
 from verifier.pacing import Pacer
+from verifier.retry import archive_cool_down, archive_rate_limited, archive_retrying
 from verifier.urls import shown_url
 from verifier.wayback_data import (
     Capture,
@@ -113,41 +113,34 @@ class WaybackClient:
         """One request of ``family``, paced, retried on 429/5xx/network errors. With
         ``stream`` the body is left unread (the caller closes the response)."""
         pacer = self._pacers[family]
-        attempts = self._settings.attempts if retry else 1
-        last_problem = "no attempt made"
         try:
             request = self._client.build_request(method, url, **kwargs)
         except (httpx.InvalidURL, UnicodeError) as exc:  # idna.IDNAError is a UnicodeError
             raise WaybackBadUrl(f"no {family} request can carry this URL: {exc}") from exc
-        for attempt in range(1, attempts + 1):
+
+        async def attempt() -> httpx.Response:
+            """One paced send; the archive's own 429 cools the whole family down."""
             await pacer.turn()
             if self._stop is not None and self._stop.is_set():
                 raise WaybackStopped(f"{family} request not sent: the run is stopping")
             self.counts[family] += 1
-            try:
-                response = await self._client.send(request, stream=stream)
-            except httpx.HTTPError as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
-                if attempt < attempts:
-                    await asyncio.sleep(pacer.interval * attempt)
-                continue
+            response = await self._client.send(request, stream=stream)
             if stream and (response.status_code >= 500 or response.status_code == 429):
                 await response.aclose()
-            if response.status_code == 429 and "memento-datetime" not in response.headers:
+            if archive_rate_limited(response):
                 self.counts[f"{family}-429"] += 1
-                wait = retry_after_seconds(
-                    {k.lower(): v for k, v in response.headers.items()}, dt.datetime.now(dt.UTC)
+                now = dt.datetime.now(dt.UTC)
+                pacer.cool_down(
+                    archive_cool_down(response.headers, self._settings.cooldown_after_429, now)
                 )
-                pacer.cool_down(wait if wait is not None else self._settings.cooldown_after_429)
-                last_problem = "HTTP 429 Too Many Requests"
-                continue
-            if response.status_code >= 500:
-                last_problem = f"HTTP {response.status_code}"
-                if attempt < attempts:
-                    await asyncio.sleep(pacer.interval * attempt)
-                continue
             return response
-        raise WaybackUnavailable(f"{family} {url}: {last_problem}")
+
+        attempts = self._settings.attempts if retry else 1
+        retrying = archive_retrying(
+            attempts, pacer.interval, f"{family} {url}", sleep=asyncio.sleep
+        )
+        answer: httpx.Response = await retrying(attempt)
+        return answer
 
     # -- CDX -------------------------------------------------------------------------------
 
