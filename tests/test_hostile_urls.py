@@ -24,8 +24,9 @@ from verifier.archive import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveSto
 from verifier.classify import Failure
 from verifier.cli import ExitCode, main
 from verifier.config import HttpSettings, WaybackSettings
-from verifier.errors import InvalidHostError, WaybackBadUrl
-from verifier.fetch import Fetcher, FetchError, translate
+from verifier.errors import FetchError, InvalidHostError, WaybackBadUrl
+from verifier.fetch import Fetcher
+from verifier.fetch_errors import translate
 from verifier.models import ArchiveState
 from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.urls import MAX_URL_OCTETS, is_web_url, join_url, normalize_url, url_problem

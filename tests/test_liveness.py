@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.loopweb import LoopWeb
 from verifier.answers import Failure
 from verifier.config import HttpSettings, OutageSettings, RetrySettings, SecuritySettings, Settings
-from verifier.fetch import FetchError
+from verifier.errors import FetchError
 from verifier.liveness import LinkChecker
 from verifier.models import Verdict
 

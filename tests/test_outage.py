@@ -6,7 +6,8 @@ import datetime as dt
 
 from verifier.answers import Failure
 from verifier.models import Observation, Verdict
-from verifier.outage import OutageWatch
+from verifier.outage import OutageWatch, answering_hosts
+from verifier.urls import request_host
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
@@ -77,4 +78,20 @@ async def test_known_good_hosts_failing_to_connect_is_an_outage() -> None:
     assert outage.verdict() is None  # 4 known-good failures: not yet min_hosts
     outage.record(good[4], failed("https://good4/", Failure.DNS_TEMPORARY))
     assert outage.verdict() is not None
+    assert "known to answer" in (outage.verdict() or "")
+
+
+async def test_hosts_that_answered_last_night_are_known_good_under_their_own_names() -> None:
+    """The watch names hosts as requests go to them (``www.`` kept); the history's evidence
+    must use the same names, or no ``www.`` host would ever count as known to answer."""
+    urls = [f"https://www.site{n}.example/page" for n in range(6)]
+    last_night = [
+        Observation(url=url, verdict=Verdict.ALIVE, checked_at=NOW, http_status=200)
+        for url in urls
+    ]
+    good = answering_hosts(last_night, NOW - dt.timedelta(days=1))
+    assert good == {request_host(url) for url in urls}
+    outage = OutageWatch(5, 0.8, [request_host(url) for url in urls], known_good=good)
+    for url in urls[:5]:
+        outage.record(request_host(url), failed(url, Failure.CONNECT))
     assert "known to answer" in (outage.verdict() or "")

@@ -38,7 +38,7 @@ from verifier.archive_types import (
 )
 from verifier.archive_verify import LinkVerifier
 from verifier.config import WaybackSettings
-from verifier.errors import WaybackBlocked, WaybackStopped, WaybackUnavailable
+from verifier.errors import RunStopping, WaybackBlocked, WaybackUnavailable
 from verifier.models import ArchiveInfo, ArchiveState
 from verifier.wayback import WaybackClient
 
@@ -144,7 +144,7 @@ class Archiver:
                 task = queue.take()
                 try:
                     info = await self.preserve(task, verdict_of, result)
-                except WaybackStopped:
+                except RunStopping:
                     queue.give_back(task)  # left for the next run, like the rest of the queue
                     return
                 result.records[task.key] = info
@@ -263,7 +263,7 @@ class Archiver:
     ) -> None:
         try:
             info = await self._spn.save(task, found, run)
-        except WaybackStopped:
+        except RunStopping:
             return  # the capture was not requested: ``found`` stands
         except WaybackUnavailable as exc:
             info = pending_record(found, None, f"capture request failed: {exc}", self._clock())

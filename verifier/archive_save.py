@@ -32,7 +32,7 @@ from verifier.archive_decisions import (
 )
 from verifier.archive_types import ArchiveRun, ArchiveTask
 from verifier.config import WaybackSettings
-from verifier.errors import WaybackStopped, WaybackUnavailable
+from verifier.errors import RunStopping, WaybackUnavailable
 from verifier.models import ArchiveInfo, ArchiveState
 from verifier.wayback import WaybackClient
 from verifier.wayback_data import SpnAnswer, SpnKind
@@ -206,7 +206,7 @@ class SavePageNow:
             wait = interval
             try:
                 answer = await self._client.job_status(job_id)
-            except WaybackStopped:
+            except RunStopping:
                 break
             if job_ended(answer):
                 if answer.kind == SpnKind.SUCCESS:

@@ -17,7 +17,8 @@
     │   ├── DnsNotFoundError   NXDOMAIN: the host does not exist
     │   └── DnsTemporaryError  no resolver, SERVFAIL, a timeout: it can pass
     ├── InvalidHostError       a host name that cannot even be looked up (a ValueError)
-    ├── WaybackStopped         the run is stopping: a Wayback request was not sent
+    ├── RunStopping            the run is stopping: a request (web or Wayback) was not sent
+    ├── FetchError             a web request produced no usable answer (a ``Failure``)
     └── ArchiveError           the Wayback Machine could not answer about a URL
         ├── WaybackUnavailable the archive could not be asked: network, 5xx, 429 throughout
         ├── WaybackBlocked     the URL is excluded from the archive
@@ -36,6 +37,10 @@ write (permissions, a read-only mount, a full disk) is "could not run", as an ou
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from verifier.answers import Failure
 
 
 class VerifierError(Exception):
@@ -103,8 +108,17 @@ class InvalidHostError(VerifierError, ValueError):
     is malformed, which says nothing about the network."""
 
 
-class WaybackStopped(VerifierError):
-    """The run is stopping: the request was not sent (nothing is learnt about the URL)."""
+class RunStopping(VerifierError):
+    """The run is stopping: a request was not sent (nothing is concluded about its URL)."""
+
+
+class FetchError(VerifierError):
+    """A request that produced no usable response, already translated to a ``Failure``."""
+
+    def __init__(self, failure: Failure, detail: str) -> None:
+        super().__init__(detail)
+        self.failure = failure
+        self.detail = detail
 
 
 class ArchiveError(VerifierError):

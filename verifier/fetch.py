@@ -24,22 +24,14 @@ import httpx
 from verifier.answers import Failure, Response
 from verifier.body_reader import read_answer
 from verifier.config import HttpSettings
-from verifier.fetch_errors import FetchError, StopRequested, translate
+from verifier.errors import FetchError, RunStopping
+from verifier.fetch_errors import translate
 from verifier.netpolicy import NetworkPolicy, Resolver, VettingBackend
 from verifier.politeness import FairLimiter, HostGate
 from verifier.streams import AsyncioBackend
 from verifier.transport import ShardedTransport, tls_context
-from verifier.url_budget import CURRENT_BUDGET, UrlBudget
+from verifier.url_budget import CURRENT_BUDGET
 from verifier.urls import host_problem, shown_url
-
-__all__ = [
-    "CURRENT_BUDGET",
-    "FetchError",
-    "Fetcher",
-    "StopRequested",
-    "UrlBudget",
-    "translate",
-]
 
 
 class Fetcher:
@@ -97,7 +89,7 @@ class Fetcher:
 
     @stopping.setter
     def stopping(self, value: bool) -> None:
-        """Once set, no request is sent any more (``exchange`` raises ``StopRequested``)."""
+        """Once set, no request is sent any more (``exchange`` raises ``RunStopping``)."""
         if value:
             self._stopped.set()
 
@@ -140,14 +132,14 @@ class Fetcher:
         if problem is not None:  # the resolver's IDNA codec would raise UnicodeError on it
             raise FetchError(Failure.BAD_URL, problem)
         if self.stopping:
-            raise StopRequested(url)
+            raise RunStopping(url)
         gate = self.gate(host)
         await gate.enter()
         try:
             await self._limiter.acquire(self._priority(gate))
             try:
                 if self.stopping:
-                    raise StopRequested(url)
+                    raise RunStopping(url)
                 limit, why = self._time_limit()
                 self.requests_sent += 1
                 task = asyncio.current_task()
@@ -160,7 +152,7 @@ class Fetcher:
                     self._sending.discard(task)
             except TimeoutError as exc:
                 raise FetchError(Failure.TIMEOUT, f"no complete answer within {why}") from exc
-            except (FetchError, StopRequested):
+            except (FetchError, RunStopping):
                 raise
             except Exception as exc:
                 raise translate(exc) from exc

@@ -10,22 +10,10 @@ from verifier.answers import Failure
 from verifier.errors import (
     DnsNotFoundError,
     DnsTemporaryError,
+    FetchError,
     InvalidHostError,
     NetworkPolicyError,
 )
-
-
-class FetchError(Exception):
-    """A request that produced no usable response, already translated to a ``Failure``."""
-
-    def __init__(self, failure: Failure, detail: str) -> None:
-        super().__init__(detail)
-        self.failure = failure
-        self.detail = detail
-
-
-class StopRequested(Exception):
-    """The run is stopping: this request was not sent (nothing is concluded about the URL)."""
 
 
 def translate(exc: BaseException) -> FetchError:

@@ -19,15 +19,15 @@ from typing import Any
 import httpx
 
 from verifier.config import Settings
-from verifier.errors import DnsNotFoundError, DnsTemporaryError
-from verifier.fetch import Fetcher, StopRequested
+from verifier.errors import DnsNotFoundError, DnsTemporaryError, RunStopping
+from verifier.fetch import Fetcher
 from verifier.models import Observation, Verdict
 from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.outage import OutageWatch
 from verifier.redirects import RedirectFollower
 from verifier.sibling_probes import MemoryProbeCache, ProbeCache, SiblingProbes
-from verifier.url_check import Clock, PageHook, UrlChecker, url_host, utc_now
-from verifier.urls import normalize_url
+from verifier.url_check import Clock, PageHook, UrlChecker, utc_now
+from verifier.urls import normalize_url, request_host
 
 __all__ = [
     "CheckRun",
@@ -116,7 +116,7 @@ class LinkChecker:
         """
         by_host: dict[str, list[str]] = defaultdict(list)
         for url in dict.fromkeys(normalize_url(u) for u in urls):
-            by_host[url_host(url)].append(url)
+            by_host[request_host(url)].append(url)
         self._probes.plan(url for url_list in by_host.values() for url in url_list)
         run = CheckRun()
         outage = OutageWatch(
@@ -126,7 +126,7 @@ class LinkChecker:
             known_good_hosts,
         )
         for observation in seen:
-            outage.record(url_host(observation.url), observation)
+            outage.record(request_host(observation.url), observation)
         self.fetcher.stop_with(stop)
         canary_failure = await self._check_canaries()
         if canary_failure is not None:
@@ -139,7 +139,7 @@ class LinkChecker:
                 url = queue.pop()
                 try:
                     observation = await self.check(url)
-                except StopRequested:
+                except RunStopping:
                     return
                 gate.backlog -= 1
                 run.observations[observation.url] = observation
@@ -206,7 +206,7 @@ class LinkChecker:
             return None
         try:
             observations = await asyncio.gather(*(self.check(url) for url in canaries))
-        except StopRequested:
+        except RunStopping:
             return None  # stopped before the run began: nothing is judged either way
         if all(o.verdict in (Verdict.UNREACHABLE, Verdict.DEAD) for o in observations):
             details = "; ".join(f"{o.url}: {o.detail}" for o in observations)

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 
 from verifier.answers import Failure
 from verifier.models import Observation
-from verifier.urls import host_of
+from verifier.urls import request_host
 
 OUTAGE_FAILURES = frozenset({Failure.DNS_TEMPORARY, Failure.REFUSED, Failure.CONNECT})
 """Failures that say nothing about the page and that a network outage produces."""
@@ -92,7 +92,7 @@ class OutageWatch:
 def answering_hosts(observations: Iterable[Observation], since: dt.datetime) -> set[str]:
     """Hosts that answered HTTP (any status) since ``since``: the outage watch's evidence."""
     return {
-        host_of(observation.url)
+        request_host(observation.url)
         for observation in observations
         if observation.http_status is not None and observation.checked_at >= since
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from verifier.answers import Failure, Outcome, Response
-from verifier.fetch_errors import FetchError
+from verifier.errors import FetchError
 from verifier.urls import join_url, normalize_url, shown_url
 
 Exchange = Callable[[str, str], Awaitable[Response]]

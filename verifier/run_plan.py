@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from verifier.config import Settings
 from verifier.models import Observation, Status, Verdict
 from verifier.status import decide_status, is_due
-from verifier.urls import host_of
+from verifier.urls import request_host
 
 
 def statuses_of(histories: dict[str, list[Observation]], settings: Settings) -> dict[str, Status]:
@@ -65,7 +65,7 @@ def outage_witnesses(
     """Known-good URLs on other hosts, checked too when fewer than ``min_hosts`` hosts known
     to answer are due tonight: without them a few dead hosts could not be told from a
     network outage (their results are real observations)."""
-    hosts = {host for url in due if (host := host_of(url)) in good_hosts}
+    hosts = {host for url in due if (host := request_host(url)) in good_hosts}
     extra: list[str] = []
     alive = sorted(
         (
@@ -78,7 +78,7 @@ def outage_witnesses(
     for url in alive:
         if len(hosts) >= min_hosts:
             break
-        host = host_of(url)
+        host = request_host(url)
         if host not in hosts and host in good_hosts and url not in due:
             hosts.add(host)
             extra.append(url)

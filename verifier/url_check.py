@@ -13,7 +13,6 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from tenacity import RetryCallState
 
@@ -26,6 +25,7 @@ from verifier.retry import attempt_response, host_pause, url_retrying, wall_cloc
 from verifier.sibling_probes import Follow, SiblingProbes
 from verifier.soft404 import ProbeFacts, needs_probe, soft404_sign
 from verifier.url_budget import CURRENT_BUDGET, UrlBudget
+from verifier.urls import request_host, under_domain
 
 HEAD_FALLBACK_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 501, 999})
 """HEAD answers that GET must confirm (on hosts asked with HEAD first): servers often refuse
@@ -39,11 +39,6 @@ PageHook = Callable[[str, Response], None]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def url_host(url: str) -> str:
-    """The host a URL's requests go to (the unit of politeness and of the outage watch)."""
-    return urlsplit(url).hostname or ""
 
 
 def head_refused(outcome: Outcome) -> bool:
@@ -107,7 +102,7 @@ class UrlChecker:
         """Check one URL through retries, redirects and, when needed, the soft-404 probe."""
         started = time.monotonic()
         checked_at = self._clock()
-        first = "HEAD" if self._head_first(url_host(url)) else "GET"
+        first = "HEAD" if self._head_first(request_host(url)) else "GET"
         budget = UrlBudget(self._http.url_deadline)
         token = CURRENT_BUDGET.set(budget)
         try:
@@ -141,9 +136,7 @@ class UrlChecker:
         )
 
     def _head_first(self, host: str) -> bool:
-        return any(
-            host == name or host.endswith(f".{name}") for name in self._http.head_first_hosts
-        )
+        return any(under_domain(host, name) for name in self._http.head_first_hosts)
 
     async def _with_retries(self, url: str, method: str, budget: UrlBudget) -> tuple[Outcome, int]:
         """The attempts at ``url`` under the retry policy: the last outcome, and the number
@@ -162,7 +155,7 @@ class UrlChecker:
             return
         pause = host_pause(self._http.retry, response, wall_clock())
         if pause is not None:
-            self._fetcher.gate(url_host(response.url)).pause(pause)
+            self._fetcher.gate(request_host(response.url)).pause(pause)
 
 
 def _wants_probe(outcome: Outcome) -> bool:

@@ -27,9 +27,9 @@ from verifier.capture_choice import ReplayAnswer, read_replay
 from verifier.config import WaybackSettings
 from verifier.errors import (
     CdxFormatError,
+    RunStopping,
     WaybackBadUrl,
     WaybackBlocked,
-    WaybackStopped,
     WaybackUnavailable,
 )
 from verifier.pacing import Pacer
@@ -122,7 +122,7 @@ class WaybackClient:
             """One paced send; the archive's own 429 cools the whole family down."""
             await pacer.turn()
             if self._stop is not None and self._stop.is_set():
-                raise WaybackStopped(f"{family} request not sent: the run is stopping")
+                raise RunStopping(f"{family} request not sent: the run is stopping")
             self.counts[family] += 1
             response = await self._client.send(request, stream=stream)
             if stream and (response.status_code >= 500 or response.status_code == 429):
