@@ -23,6 +23,7 @@ from verifier.retry import (
     host_pause,
     retry_after_seconds,
     retry_wait,
+    second_look_wait,
     should_retry,
     url_retrying,
 )
@@ -301,3 +302,10 @@ async def test_one_archive_attempt_without_retry_and_foreign_errors_pass_through
         await archive_retrying(3, 2.0, "cdx u", sleep=sleep)(broken)
     assert broken.calls == 1
     assert sleep.waits == []
+
+
+def test_the_gate_asks_again_after_the_longest_backoff_only_when_there_is_doubt() -> None:
+    policy = RetrySettings(backoff_max=7.5)
+    assert second_look_wait(policy, doubtful=3, outage=False) == 7.5
+    assert second_look_wait(policy, doubtful=0, outage=False) is None
+    assert second_look_wait(policy, doubtful=3, outage=True) is None

@@ -17,6 +17,7 @@ from verifier.liveness import Clock, utc_now
 from verifier.models import Observation, Verdict
 from verifier.outage import answering_hosts
 from verifier.outcomes import CheckOutcome
+from verifier.retry import second_look_wait
 from verifier.stages import (
     RunEvidence,
     check_sources,
@@ -107,8 +108,9 @@ async def check_changed(
     sources = await check_sources(settings, to_check, [], transport=transport, clock=clock)
     observations = {**known, **sources.observations}
     doubtful = [u for u, o in sources.observations.items() if o.verdict in GATE_WARN]
-    if doubtful and sources.outage is None:
-        await asyncio.sleep(settings.http.retry.backoff_max)
+    wait = second_look_wait(settings.http.retry, len(doubtful), sources.outage is not None)
+    if wait is not None:
+        await asyncio.sleep(wait)
         second = await check_sources(settings, doubtful, [], transport=transport, clock=clock)
         if second.outage is None:
             observations.update(second.observations)

@@ -136,6 +136,15 @@ def retry_wait(
     return backoff
 
 
+def second_look_wait(policy: RetrySettings, doubtful: int, outage: bool) -> float | None:
+    """The pull-request gate's one more try at sources that answered blocked, unreachable or
+    invalid: after the longest backoff (a brief outage or a rate limit has passed by then);
+    None when there is nothing to ask again, or the network itself was down."""
+    if doubtful == 0 or outage:
+        return None
+    return policy.backoff_max
+
+
 def archive_cool_down(headers: Mapping[str, str], default: float, now: dt.datetime) -> float:
     """How long the archive's 429 cools its endpoint family down: ``Retry-After``, else
     ``default``."""
