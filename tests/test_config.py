@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from verifier.config import Settings, load_settings
 from verifier.errors import ConfigError
+from verifier.gate import NEW_SOURCE_DEAD, NEW_SOURCE_UNAVAILABLE
+from verifier.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +25,47 @@ def test_every_rule_severity_is_documented_in_config_toml() -> None:
     text = (ROOT / "config.toml").read_text()
     for name in Settings().rules.severity.model_dump(by_alias=True):
         assert f"\n{name} = " in text, name
+
+
+def readme_rule_defaults() -> dict[str, str]:
+    """Rule → default severity, from the rules table of the README's "Tier rules" section
+    (``| `a` / `b` | error / warning |``; one severity for several rules applies to each)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Tier rules") :]
+    section = section[: section.index("\n## ", 1)]
+    defaults: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        names = re.findall(r"`([a-z0-9-]+)`", cells[0])
+        if len(cells) < 3 or not names:
+            continue
+        severities = [severity.strip() for severity in cells[1].split("/")]
+        if len(severities) == 1:
+            severities *= len(names)
+        defaults.update(zip(names, severities, strict=True))
+    return defaults
+
+
+def test_every_rule_is_in_the_readme_rules_table_with_its_default() -> None:
+    assert readme_rule_defaults() == Settings().rules.severity.model_dump(by_alias=True)
+
+
+def test_every_rule_the_code_applies_has_a_configured_severity() -> None:
+    configured = Settings().rules.severity.model_dump(by_alias=True)
+    offline = {name for name, _ in RULES}
+    gate = {NEW_SOURCE_DEAD, NEW_SOURCE_UNAVAILABLE}
+    assert offline | gate | {"schema", "source-dead", "source-unavailable"} <= set(configured)
+
+
+def test_gate_rule_severities_are_configurable(settings_from: Callable[[str], Settings]) -> None:
+    settings = settings_from('[rules.severity]\nnew-source-dead = "off"\n')
+    severities = settings.rules.severity.model_dump(by_alias=True)
+    assert (severities["new-source-dead"], severities["new-source-unavailable"]) == (
+        "off",
+        "warning",
+    )
+    with pytest.raises(ConfigError, match="new-source-unavailable"):
+        settings_from('[rules.severity]\nnew-source-unavailable = "fatal"\n')
 
 
 def test_unknown_key_is_an_error(settings_from: Callable[[str], Settings]) -> None:

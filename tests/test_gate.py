@@ -6,13 +6,28 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import git
+import pytest
+
+from tests.conftest import GOOD_EVENT, git
 from tests.fakes.loopweb import LoopWeb
 from verifier.cli import ExitCode
+from verifier.config import Settings
+from verifier.gate import gate_violations
 from verifier.history import SQLiteHistory
-from verifier.models import Observation, Verdict
+from verifier.models import (
+    LoadedEvent,
+    Observation,
+    Result,
+    Severity,
+    Verdict,
+    Violation,
+    result_of,
+)
+from verifier.parse import parse_event_bytes
+from verifier.rules import RuleContext
 
 
 def event(name: str, urls: list[str]) -> str:
@@ -133,3 +148,95 @@ def test_a_source_the_history_saw_alive_today_is_not_requested(tmp_path) -> None
         requested = {entry.target for entry in web.log}
     assert "/status/410/new-dead" not in requested
     assert done.returncode == ExitCode.PASSED, done.stdout
+
+
+def test_gate_severities_set_in_config_change_the_outcome(tmp_path) -> None:
+    """``new-source-dead`` only warns and ``new-source-unavailable`` is off: the same pull
+    request as above passes, its dead new source a warning, its bot wall silent."""
+    with LoopWeb(hosts=3).running_in_thread() as web:
+        repo, _ = make_repo(tmp_path, web)
+        config = repo / "config.toml"
+        config.write_text(
+            config.read_text()
+            + '[rules.severity]\nnew-source-dead = "warning"\nnew-source-unavailable = "off"\n'
+        )
+        done = gate(repo)
+    assert done.returncode == ExitCode.PASSED, done.stdout + done.stderr
+    annotations = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    assert not [a for a in annotations if a.startswith("::error ")]
+    warnings = [a for a in annotations if a.startswith("::warning ")]
+    assert any("2021-01-03--new.md,line=10," in w and "new-source-dead" in w for w in warnings)
+    assert not [a for a in annotations if "new-source-unavailable" in a]
+
+
+# -- the gate's rules, on their own ---------------------------------------------------------
+
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+DEAD_AND_BLOCKED = {0: Verdict.DEAD, 1: Verdict.BLOCKED}
+Hit = tuple[str, Severity, int | None]
+
+
+def judge(settings: Settings, verdicts: dict[int, Verdict]) -> list[Violation]:
+    """``gate_violations`` on ``GOOD_EVENT``, whose source URLs are on lines 7 and 12."""
+    loaded = parse_event_bytes(GOOD_EVENT.encode(), "e.md", "2021-02-03--example-event", ".md")
+    assert isinstance(loaded, LoadedEvent)
+    assert loaded.event is not None
+    checked = {
+        index: Observation(
+            url=loaded.event.sources[index].url, verdict=verdict, checked_at=NOW, detail="why"
+        )
+        for index, verdict in verdicts.items()
+    }
+    ctx = RuleContext.build(settings.rules, settings.domain_registry())
+    return gate_violations(ctx, loaded, checked)
+
+
+def hits(violations: list[Violation]) -> list[Hit]:
+    return [(violation.rule, violation.severity, violation.line) for violation in violations]
+
+
+DEAD: Hit = ("new-source-dead", Severity.ERROR, 7)
+UNAVAILABLE: Hit = ("new-source-unavailable", Severity.WARNING, 12)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        (DEAD_AND_BLOCKED, [DEAD, UNAVAILABLE]),
+        ({0: Verdict.SOFT_DEAD, 1: Verdict.UNREACHABLE}, [DEAD, UNAVAILABLE]),
+        ({0: Verdict.INVALID, 1: Verdict.ALIVE}, [("new-source-unavailable", Severity.WARNING, 7)]),
+        ({0: Verdict.ALIVE, 1: Verdict.ALIVE}, []),
+    ],
+    ids=["dead-blocked", "soft-dead-unreachable", "invalid-alive", "alive"],
+)
+def test_by_default_a_dead_new_source_fails_and_an_unavailable_one_warns(
+    verdicts: dict[int, Verdict], expected: list[Hit]
+) -> None:
+    assert hits(judge(Settings(), verdicts)) == expected
+
+
+@pytest.mark.parametrize(
+    ("severities", "expected", "result"),
+    [
+        (
+            'new-source-dead = "warning"',
+            [("new-source-dead", Severity.WARNING, 7), UNAVAILABLE],
+            Result.WARN,
+        ),
+        ('new-source-dead = "off"', [UNAVAILABLE], Result.WARN),
+        (
+            'new-source-unavailable = "error"',
+            [DEAD, ("new-source-unavailable", Severity.ERROR, 12)],
+            Result.FAIL,
+        ),
+        ('new-source-unavailable = "off"', [DEAD], Result.FAIL),
+        ('new-source-dead = "off"\nnew-source-unavailable = "off"', [], Result.PASS),
+    ],
+    ids=["dead-warns", "dead-off", "unavailable-fails", "unavailable-off", "both-off"],
+)
+def test_gate_severities_come_from_the_configured_rules(
+    settings_from: Callable[[str], Settings], severities: str, expected: list[Hit], result: Result
+) -> None:
+    violations = judge(settings_from(f"[rules.severity]\n{severities}\n"), DEAD_AND_BLOCKED)
+    assert hits(violations) == expected
+    assert result_of(violations) is result

@@ -25,8 +25,8 @@ from tests.fakes.wayback import (
 from verifier import writeback
 from verifier.cli import ExitCode, main
 from verifier.config import LimitsSettings
-from verifier.strict_yaml import MAX_DEPTH, MAX_NODES
 from verifier.writeback import ArchiveEdit, WriteBackError, sha256_hex, write_archive_urls
+from verifier.yaml_compose import MAX_DEPTH, MAX_NODES
 
 LIMITS = LimitsSettings()
 DEEP = 1_000

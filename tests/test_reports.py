@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
+from verifier.atomic import TEMPORARY, TemporaryFileError, write_atomically
 from verifier.formats.markdown import BrokenLink, md, render_broken_links, render_event_markdown
 from verifier.models import EventReport, EventSummary, Result, SourceReport, Status, Verdict
 from verifier.report_writer import safe_name, write_reports
@@ -37,6 +40,53 @@ def test_reports_of_deleted_events_are_removed(tmp_path: Path) -> None:
     write_reports(reports, {"summary.json": "{}"}, {"a.json": "1", "a.md": "1"})
     assert sorted(p.name for p in (reports / "events").iterdir()) == ["a.json", "a.md"]
     assert not list(reports.rglob("*.tmp"))
+
+
+def current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_new_reports_get_the_umask_mode_and_replaced_ones_keep_theirs(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    write_reports(reports, {"summary.json": "{}", "index.html": "<p>"}, {"a.json": "1"})
+    assert {mode(p) for p in reports.rglob("*") if p.is_file()} == {0o666 & ~current_umask()}
+    (reports / "summary.json").chmod(0o640)
+    write_reports(reports, {"summary.json": "{ }", "index.html": "<p>"}, {"a.json": "2"})
+    assert (reports / "summary.json").read_text() == "{ }"
+    assert mode(reports / "summary.json") == 0o640
+    assert mode(reports / "index.html") == 0o666 & ~current_umask()
+
+
+def test_an_atomic_write_refused_before_the_rename_leaves_the_old_file_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "2021-01-01--e.md"
+    path.write_text("old")
+
+    def refuse() -> None:
+        temporaries = [p.name for p in tmp_path.iterdir() if p != path]
+        assert len(temporaries) == 1
+        assert TEMPORARY.match(temporaries[0])  # hidden, beside the file: never an event
+        assert temporaries[0].startswith(f".{path.name}.")
+        raise RuntimeError("changed meanwhile")
+
+    with pytest.raises(RuntimeError, match="changed meanwhile"):
+        write_atomically(path, b"new", before_replace=refuse)
+    assert path.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_an_atomic_write_into_a_missing_folder_is_a_temporary_file_error(tmp_path: Path) -> None:
+    with pytest.raises(TemporaryFileError) as caught:
+        write_atomically(tmp_path / "missing" / "x.json", b"{}")
+    assert isinstance(caught.value, OSError)
+    assert caught.value.strerror
 
 
 def report(title: str, url: str) -> EventReport:

@@ -16,6 +16,8 @@ import yaml
 
 from tests.conftest import GOOD_EVENT
 from verifier import writeback
+from verifier.models import LoadedEvent
+from verifier.parse import parse_event_bytes
 from verifier.writeback import (
     ArchiveEdit,
     FileChangedError,
@@ -24,6 +26,7 @@ from verifier.writeback import (
     sha256_hex,
     write_archive_urls,
 )
+from verifier.yaml_compose import MAX_DEPTH, MAX_NODES
 
 CORPUS = Path("/work/shared/corpus/kleptocracy-timeline/events")
 WB = "https://web.archive.org/web/20240101000000/"
@@ -150,6 +153,41 @@ def test_same_value_already_present_changes_nothing(tmp_path: Path) -> None:
     path, digest = write(tmp_path, text)
     assert write_archive_urls(path, [edit(1, AP)], digest) is False
     assert path.read_text(encoding="utf-8") == text
+
+
+# --- the shared YAML composer: what the event loader refuses, the write-back refuses ------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("title: again\n", "duplicate key 'title'"),
+        ("loop: &a [*a]\n", f"front matter is nested deeper than {MAX_DEPTH} levels"),
+        (
+            "a: &a [" + "x, " * 400 + "x]\nb: [" + "*a, " * 300 + "*a]\n",
+            f"front matter expands to more than {MAX_NODES:,} values",
+        ),
+    ],
+    ids=["duplicate-key", "recursive-alias", "alias-bomb"],
+)
+def test_front_matter_over_the_composer_limits_is_refused(
+    tmp_path: Path, extra: str, message: str
+) -> None:
+    text = GOOD_EVENT.replace("importance: 5\n", f"importance: 5\n{extra}")
+    path, digest = write(tmp_path, text)
+    with pytest.raises(WriteBackError, match=re.escape(message)):
+        write_archive_urls(path, [edit(0, DOJ)], digest)
+    assert path.read_text(encoding="utf-8") == text
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_duplicate_key_inside_a_source_is_refused_as_the_loader_refuses_it() -> None:
+    text = GOOD_EVENT.replace("  tier: 2\n", "  tier: 2\n  url: https://other.example/\n")
+    with pytest.raises(WriteBackError, match="duplicate key 'url'"):
+        apply_edits(text, [edit(1, AP)], ".md")
+    loaded = parse_event_bytes(text.encode(), "e.md", "2021-02-03--example-event", ".md")
+    assert isinstance(loaded, LoadedEvent)
+    assert [v.message for v in loaded.load_violations] == ["duplicate key 'url'"]
 
 
 # --- JSON ---------------------------------------------------------------------------------

@@ -9,13 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from verifier.models import LoadedEvent, Observation, Severity, Verdict, Violation
+from verifier.models import LoadedEvent, Observation, Violation
 from verifier.parse import parse_event_bytes
-from verifier.rules import RuleContext
+from verifier.rules import DEAD_VERDICTS, UNAVAILABLE_VERDICTS, Finding, RuleContext, judged
 from verifier.urls import is_web_url, normalize_url
 
-GATE_FAIL = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
-GATE_WARN = frozenset({Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID})
+# The gate's rules; their severities are set in ``[rules.severity]`` like every rule's.
+NEW_SOURCE_DEAD = "new-source-dead"
+"""The rule a new source that is dead or soft-dead breaks (``error`` by default)."""
+NEW_SOURCE_UNAVAILABLE = "new-source-unavailable"
+"""The rule a new source that is blocked, unreachable or refused breaks (``warning`` by
+default: a bot wall is not the contributor's fault)."""
+
+GATE_WARN = UNAVAILABLE_VERDICTS
+"""Verdicts ``new-source-unavailable`` reports: worth a second try before they count."""
 
 
 def base_urls(content: bytes | None, path: Path) -> set[str]:
@@ -45,30 +52,20 @@ def new_source_urls(loaded: Sequence[LoadedEvent], base: Mapping[str, set[str]])
 def gate_violations(
     ctx: RuleContext, loaded: LoadedEvent, checked: Mapping[int, Observation]
 ) -> list[Violation]:
-    """A new source that is dead fails the gate; blocked or unreachable only warns.
-    (``checked`` holds only the new sources: the others were never requested.)"""
-    violations = []
+    """The gate rules on the new sources, with their configured severities (by default a
+    dead one fails the gate, a blocked or unreachable one only warns). ``checked`` holds
+    only the new sources: the others were never requested."""
+    findings = []
     for index, observation in sorted(checked.items()):
         line = loaded.line_of("sources", index, "url")
-        if observation.verdict in GATE_FAIL:
-            violations.append(
-                Violation(
-                    rule="new-source-dead",
-                    severity=Severity.ERROR,
-                    source_index=index,
-                    line=line,
-                    message=f"new source is {observation.verdict.value}: {observation.detail}",
-                )
+        verdict = observation.verdict
+        if verdict in DEAD_VERDICTS:
+            message = f"new source is {verdict.value}: {observation.detail}"
+            findings.append(Finding(NEW_SOURCE_DEAD, message, line, index))
+        elif verdict in UNAVAILABLE_VERDICTS:
+            message = (
+                f"new source is {verdict.value} "
+                f"(not the contributor's fault if it is a bot wall): {observation.detail}"
             )
-        elif observation.verdict in GATE_WARN:
-            violations.append(
-                Violation(
-                    rule="new-source-unavailable",
-                    severity=Severity.WARNING,
-                    source_index=index,
-                    line=line,
-                    message=f"new source is {observation.verdict.value} "
-                    f"(not the contributor's fault if it is a bot wall): {observation.detail}",
-                )
-            )
-    return violations
+            findings.append(Finding(NEW_SOURCE_UNAVAILABLE, message, line, index))
+    return judged(ctx, findings)

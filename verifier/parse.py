@@ -24,7 +24,8 @@ from verifier.config import LimitsSettings
 from verifier.discover import leaves_folder
 from verifier.errors import EventLimitError, EventLoadError
 from verifier.models import Event, LoadedEvent, Severity, Violation
-from verifier.strict_yaml import MAX_DEPTH, StrictYAMLHandler, check_size, parse_int
+from verifier.strict_yaml import StrictYAMLHandler, check_size
+from verifier.yaml_compose import MAX_DEPTH, parse_int
 
 EVENT_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 """A file whose name carries a date is meant to be an event, so its problems are errors."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from verifier.config import RulesSettings
@@ -284,7 +284,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("tier-registry", tier_registry),
     ("archive-url-format", archive_url_format),
 )
-"""Every rule, by the name its findings carry and config uses."""
+"""Every offline rule, by the name its findings carry and config uses (the checked sources'
+rules are ``verdict_violations``'s, the archive's ``verifier.fold``'s, the gate's
+``verifier.gate``'s; all have their severity in ``[rules.severity]``)."""
 
 
 DEAD_VERDICTS = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
@@ -323,6 +325,13 @@ def verdict_violations(
                 findings.append(Finding("source-unavailable", what, line, index))
         elif observation.verdict in UNAVAILABLE_VERDICTS:
             findings.append(Finding("source-unavailable", what, line, index))
+    return judged(ctx, findings)
+
+
+def judged(ctx: RuleContext, findings: Iterable[Finding]) -> list[Violation]:
+    """Findings as violations of their configured severity; a rule set to ``off`` reports
+    nothing. Every rule's findings pass here: the offline rules, the checked sources' and the
+    pull-request gate's (``verifier.gate``)."""
     return [
         Violation(
             rule=f.rule,
@@ -347,17 +356,6 @@ def check_rules(ctx: RuleContext, loaded: LoadedEvent) -> list[Violation]:
     if loaded.event is None:
         return violations
     for name, rule in RULES:
-        if severities[name] == "off":
-            continue
-        for finding in rule(ctx, loaded, loaded.event):
-            severity = severities[finding.rule]
-            violations.append(
-                Violation(
-                    rule=finding.rule,
-                    severity=Severity(severity),
-                    message=finding.message,
-                    source_index=finding.source_index,
-                    line=finding.line,
-                )
-            )
+        if severities[name] != "off":
+            violations += judged(ctx, rule(ctx, loaded, loaded.event))
     return violations

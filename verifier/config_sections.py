@@ -1,0 +1,359 @@
+"""The sections of ``config.toml`` as typed, validated models, every default in one place.
+
+``verifier.config`` assembles them into ``Settings`` and loads the file; import them from
+there. The commented ``config.toml`` at the repository root mirrors these defaults key by
+key (``tests/test_config.py`` keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SeverityName = Literal["error", "warning", "off"]
+
+
+class Section(BaseModel):
+    """A table of ``config.toml``: unknown keys are an error; values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class PathsSettings(Section):
+    events: Path = Path("examples/events")
+    reports: Path = Path("reports")
+
+
+class LimitsSettings(Section):
+    """What one event file may cost to load; a file over a limit is a located error, alone.
+
+    Real events are under 10 KB. Built YAML costs some 75 times its text in memory, so
+    the front matter (all of a JSON event) has the tighter cap; nesting and value counts are
+    capped in ``verifier.yaml_compose`` (``MAX_DEPTH``, ``MAX_NODES``).
+    """
+
+    max_file_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_front_matter_bytes: Annotated[int, Field(ge=1024)] = 262_144
+
+
+class RetrySettings(Section):
+    """Retry policy as data. attempts = 3 means the first request and 2 retries."""
+
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_base: Annotated[float, Field(ge=0)] = 0.5
+    backoff_max: Annotated[float, Field(ge=0)] = 8.0
+    jitter: Annotated[float, Field(ge=0)] = 0.25
+    retry_statuses: tuple[int, ...] = (408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524)
+    retry_after_cap: Annotated[float, Field(ge=0)] = 60.0
+    host_pause_after_429: Annotated[float, Field(ge=0)] = 5.0
+
+
+class HttpSettings(Section):
+    user_agent: str = (
+        "verifier/0.1 (source checker for evidence-based timelines; "
+        "+https://github.com/verifier-project/verifier)"
+    )
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0)] = 15.0
+    attempt_deadline: Annotated[float, Field(gt=0)] = 30.0
+    url_deadline: Annotated[float, Field(gt=0)] = 120.0
+    max_concurrency: Annotated[int, Field(ge=1)] = 64
+    per_host: Annotated[int, Field(ge=1)] = 4
+    min_host_interval: Annotated[float, Field(ge=0)] = 0.05
+    max_redirects: Annotated[int, Field(ge=0)] = 10
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 65_536
+    drain_bytes: Annotated[int, Field(ge=0)] = 262_144
+    soft404_probe: bool = True
+    probe_cache_days: Annotated[float, Field(ge=0)] = 30.0
+    head_first_hosts: tuple[str, ...] = ()
+    ca_file: Path | None = None
+    retry: RetrySettings = RetrySettings()
+    resolve: dict[str, str] = Field(default_factory=dict)
+
+
+class SecuritySettings(Section):
+    allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _networks_parse(self) -> SecuritySettings:
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"allowed_networks: {exc}") from exc
+        return self
+
+
+class OutageSettings(Section):
+    """When most hosts fail at the connection level, the network (not the web) is down."""
+
+    canary_urls: tuple[str, ...] = ()
+    min_hosts: Annotated[int, Field(ge=1)] = 5
+    host_failure_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    reference_host: str = "web.archive.org"
+
+
+class WaybackSettings(Section):
+    """The Wayback Machine: endpoints (a local fake can stand in), budgets and patience.
+
+    Budgets are per ``rate_window`` seconds (60: per minute), set below the service's limits
+    (CDX allows about 30 a minute in 2026; Save Page Now about 12 captures a minute).
+    """
+
+    enabled: bool = True
+    cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    replay_url: str = "https://web.archive.org/web"
+    """How capture links are written (``<replay_url>/<timestamp>/<url>``)."""
+    replay_request_url: str = ""
+    """Where replay requests go (following archived redirects); empty: ``replay_url``."""
+    save_url: str = "https://web.archive.org/save"
+    status_url: str = "https://web.archive.org/save/status"
+    access_key_env: str = "WAYBACK_ACCESS_KEY"
+    secret_key_env: str = "WAYBACK_SECRET_KEY"
+    rate_window: Annotated[float, Field(gt=0)] = 60.0
+    cdx_per_window: Annotated[int, Field(ge=1)] = 24
+    save_per_window: Annotated[int, Field(ge=1)] = 11
+    status_per_window: Annotated[int, Field(ge=1)] = 60
+    replay_per_window: Annotated[int, Field(ge=1)] = 300
+    max_sessions: Annotated[int, Field(ge=1)] = 5
+    workers: Annotated[int, Field(ge=1)] = 4
+    cooldown_after_429: Annotated[float, Field(ge=0)] = 60.0
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    attempts: Annotated[int, Field(ge=1)] = 3
+    save_if_no_capture_within_days: Annotated[int, Field(ge=0)] = 365
+    recheck_days: Annotated[float, Field(ge=0)] = 30.0
+    poll_interval: Annotated[float, Field(gt=0)] = 5.0
+    poll_timeout: Annotated[float, Field(gt=0)] = 180.0
+    index_lag_hours: Annotated[float, Field(ge=0)] = 48.0
+    """A claimed capture younger than this that the index does not hold is not called
+    fabricated (new captures reach the index hours late): it is verified again next run."""
+    time_budget: Annotated[float, Field(gt=0)] = 1800.0
+
+
+class HistorySettings(Section):
+    """When a failing URL becomes ``broken``, and when a URL is due for a new check."""
+
+    broken_after_failures: Annotated[int, Field(ge=1)] = 3
+    broken_after_days: Annotated[float, Field(ge=0)] = 3.0
+    ok_ttl_days: Annotated[float, Field(ge=0)] = 7.0
+    failing_ttl_hours: Annotated[float, Field(ge=0)] = 20.0
+    lookback_days: Annotated[int, Field(ge=1)] = 90
+    path: Path = Path(".verifier/history.sqlite3")
+
+
+class ScheduleSettings(Section):
+    """When ``verifier schedule`` runs the nightly job: cron fields, in ``timezone``.
+
+    ``day_of_week`` takes cron numbers (0 or 7 = Sunday) or names (``mon-fri``).
+    """
+
+    second: str = "0"
+    minute: str = "0"
+    hour: str = "3"
+    day: str = "*"
+    month: str = "*"
+    day_of_week: str = "*"
+    timezone: str = "UTC"
+    misfire_grace_hours: Annotated[float, Field(gt=0)] = 6.0
+    stop_grace_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
+class RuleSeverities(Section):
+    """The severity of each rule, by the name its violations carry; ``off`` disables it.
+
+    The offline rules (``verifier.rules.RULES``, and ``schema`` for what fails to validate),
+    the checked sources' (``source-*``), the archive records' (``archive-*``) and the
+    pull-request gate's (``new-source-*``, ``verifier.gate``), all applied the same way."""
+
+    source_required: SeverityName = Field("error", alias="source-required")
+    url_valid: SeverityName = Field("error", alias="url-valid")
+    tier_valid: SeverityName = Field("error", alias="tier-valid")
+    tier_missing: SeverityName = Field("warning", alias="tier-missing")
+    min_credible_sources: SeverityName = Field("error", alias="min-credible-sources")
+    high_importance_tier1: SeverityName = Field("error", alias="high-importance-tier1")
+    publisher_diversity: SeverityName = Field("warning", alias="publisher-diversity")
+    duplicate_url: SeverityName = Field("warning", alias="duplicate-url")
+    id_matches_file: SeverityName = Field("error", alias="id-matches-file")
+    id_date_prefix: SeverityName = Field("error", alias="id-date-prefix")
+    date_valid: SeverityName = Field("error", alias="date-valid")
+    tier_registry: SeverityName = Field("warning", alias="tier-registry")
+    archive_url_format: SeverityName = Field("error", alias="archive-url-format")
+    schema_: SeverityName = Field("error", alias="schema")
+    source_dead: SeverityName = Field("error", alias="source-dead")
+    source_unavailable: SeverityName = Field("warning", alias="source-unavailable")
+    archive_fabricated: SeverityName = Field("error", alias="archive-fabricated")
+    archive_error_capture: SeverityName = Field("warning", alias="archive-error-capture")
+    archive_imprecise: SeverityName = Field("warning", alias="archive-imprecise")
+    new_source_dead: SeverityName = Field("error", alias="new-source-dead")
+    new_source_unavailable: SeverityName = Field("warning", alias="new-source-unavailable")
+
+
+class RulesSettings(Section):
+    min_credible_sources: Annotated[int, Field(ge=0)] = 2
+    credible_max_tier: Annotated[int, Field(ge=1, le=3)] = 2
+    high_importance: Annotated[int, Field(ge=0)] = 8
+    min_publishers: Annotated[int, Field(ge=0)] = 2
+    infer_missing_tier: bool = True
+    archive_hosts: tuple[str, ...] = ("web.archive.org", "wayback.archive.org")
+    severity: RuleSeverities = RuleSeverities()
+
+
+DEFAULT_TIER1: tuple[str, ...] = (
+    # government and official documents
+    "gov",
+    "mil",
+    "gc.ca",
+    "canada.ca",
+    "gov.uk",
+    "parliament.uk",
+    "europa.eu",
+    "int",
+    "gov.au",
+    "govt.nz",
+    "un.org",
+    "imf.org",
+    "worldbank.org",
+    "oecd.org",
+    "bis.org",
+    # courts and primary legal texts
+    "courtlistener.com",
+    "supreme.justia.com",
+    "law.cornell.edu",
+    "oyez.org",
+    # academic research
+    "edu",
+    "ac.uk",
+    "jstor.org",
+    "doi.org",
+    "ssrn.com",
+    "nber.org",
+    "arxiv.org",
+    "pubmed.ncbi.nlm.nih.gov",
+    "nature.com",
+    "science.org",
+)
+DEFAULT_TIER2: tuple[str, ...] = (
+    # wire services and major newspapers / broadcasters
+    "apnews.com",
+    "ap.org",
+    "reuters.com",
+    "afp.com",
+    "upi.com",
+    "bloomberg.com",
+    "bloomberglaw.com",
+    "nytimes.com",
+    "washingtonpost.com",
+    "wsj.com",
+    "ft.com",
+    "economist.com",
+    "latimes.com",
+    "usatoday.com",
+    "bostonglobe.com",
+    "chicagotribune.com",
+    "miamiherald.com",
+    "seattletimes.com",
+    "texastribune.org",
+    "theguardian.com",
+    "bbc.com",
+    "bbc.co.uk",
+    "cbc.ca",
+    "npr.org",
+    "pbs.org",
+    "cnn.com",
+    "nbcnews.com",
+    "cbsnews.com",
+    "abcnews.go.com",
+    "cnbc.com",
+    "msnbc.com",
+    "foxnews.com",
+    "foxbusiness.com",
+    "time.com",
+    "newsweek.com",
+    "fortune.com",
+    "forbes.com",
+    "axios.com",
+    "politico.com",
+    "thehill.com",
+    "rollcall.com",
+    "theatlantic.com",
+    "newyorker.com",
+    "aljazeera.com",
+    "themoscowtimes.com",
+    "kyivindependent.com",
+    "timesofisrael.com",
+    "wired.com",
+    "techcrunch.com",
+    "statnews.com",
+    "govexec.com",
+    "federalnewsnetwork.com",
+    "fedscoop.com",
+    "nextgov.com",
+    "defenseone.com",
+    "courthousenews.com",
+    "scotusblog.com",
+    "lawfaremedia.org",
+    "justsecurity.org",
+    # investigative outlets, fact-checkers and established NGOs
+    "propublica.org",
+    "icij.org",
+    "theintercept.com",
+    "publicintegrity.org",
+    "opensecrets.org",
+    "pogo.org",
+    "citizensforethics.org",
+    "brennancenter.org",
+    "aclu.org",
+    "eff.org",
+    "splcenter.org",
+    "politifact.com",
+    "factcheck.org",
+    "occrp.org",
+    "transparency.org",
+    "hrw.org",
+    "amnesty.org",
+)
+DEFAULT_TIER3: tuple[str, ...] = (
+    # opinion, self-published, social media and wikis: need corroboration
+    "substack.com",
+    "medium.com",
+    "blogspot.com",
+    "wordpress.com",
+    "tumblr.com",
+    "twitter.com",
+    "x.com",
+    "facebook.com",
+    "instagram.com",
+    "threads.net",
+    "bsky.app",
+    "youtube.com",
+    "youtu.be",
+    "tiktok.com",
+    "reddit.com",
+    "truthsocial.com",
+    "t.me",
+    "wikipedia.org",
+    "sourcewatch.org",
+    "influencewatch.org",
+    "dailykos.com",
+    "breitbart.com",
+    "thegatewaypundit.com",
+    "newsmax.com",
+    "dailywire.com",
+    "rawstory.com",
+    "commondreams.org",
+    "truthout.org",
+    "amazon.com",
+)
+
+
+class RegistrySettings(Section):
+    """Domain → tier. ``file`` names an extra TOML file with the same three keys, added on top."""
+
+    tier1: tuple[str, ...] = DEFAULT_TIER1
+    tier2: tuple[str, ...] = DEFAULT_TIER2
+    tier3: tuple[str, ...] = DEFAULT_TIER3
+    file: Path | None = None
