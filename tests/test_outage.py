@@ -86,8 +86,7 @@ async def test_hosts_that_answered_last_night_are_known_good_under_their_own_nam
     must use the same names, or no ``www.`` host would ever count as known to answer."""
     urls = [f"https://www.site{n}.example/page" for n in range(6)]
     last_night = [
-        Observation(url=url, verdict=Verdict.ALIVE, checked_at=NOW, http_status=200)
-        for url in urls
+        Observation(url=url, verdict=Verdict.ALIVE, checked_at=NOW, http_status=200) for url in urls
     ]
     good = answering_hosts(last_night, NOW - dt.timedelta(days=1))
     assert good == {request_host(url) for url in urls}
