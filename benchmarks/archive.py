@@ -35,11 +35,11 @@ from typing import Any
 import httpx
 
 from tests.fakes.wayback import DEFAULT_ACCOUNT, Account, FakeClock, FakeWayback, FakeWaybackConfig
-from verifier.archive import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.archiver import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback_data import SpnAnswer
 from verifier.config import WaybackSettings
 from verifier.models import Verdict
-from verifier.wayback import WaybackClient
-from verifier.wayback_data import SpnAnswer
 
 START = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
 DAILY_LIMIT = 30_000

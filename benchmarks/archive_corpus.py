@@ -30,16 +30,16 @@ import httpx
 
 from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
-from verifier.archive import Archiver, MemoryArchiveStore
-from verifier.archive_edits import planned_edits
+from verifier.archive.archiver import Archiver, MemoryArchiveStore
+from verifier.archive.edits import planned_edits
+from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback_links import OtherArchive, WaybackLink, parse_archive_link
+from verifier.archive.writeback import write_archive_urls
 from verifier.config import Settings, WaybackSettings
+from verifier.events.parse import load_event_file
+from verifier.events.rules import RuleContext
 from verifier.models import LoadedEvent, Verdict
-from verifier.parse import load_event_file
-from verifier.rules import RuleContext
 from verifier.stages import archive_tasks
-from verifier.wayback import WaybackClient
-from verifier.wayback_links import OtherArchive, WaybackLink, parse_archive_link
-from verifier.writeback import write_archive_urls
 
 DEFAULT_CORPUS = TIMELINE_EVENTS
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)

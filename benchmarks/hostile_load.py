@@ -4,7 +4,7 @@
 
 Generates, in a temporary folder: a ``--mb`` MB Markdown event whose front matter is one
 long YAML list, the same as a JSON event, events nested 1,000 deep (JSON, YAML flow) and
-an event with a 5,000-digit integer. Each is loaded by ``verifier.parse.load_event_file``
+an event with a 5,000-digit integer. Each is loaded by ``verifier.events.parse.load_event_file``
 in its own child process — once with the shipped limits, and the big files once more with
 the size limits lifted, which shows the node count refusing the list while it is composed.
 Peak RSS comes from ``os.wait4`` (that child's own ``ru_maxrss``). Children run under an
@@ -27,7 +27,7 @@ from pathlib import Path
 CHILD = """
 import sys
 from pathlib import Path
-from verifier.parse import load_event_file
+from verifier.events.parse import load_event_file
 kwargs = {}
 if sys.argv[2] == "lifted":
     from verifier.config import LimitsSettings

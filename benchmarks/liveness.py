@@ -96,10 +96,10 @@ from urllib.parse import unquote, urlsplit
 from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.loopweb import LoopWeb, Page, SectionMode, Site, Tls, loopback_addresses, make_tls
 from verifier.config import HttpSettings, RetrySettings, SecuritySettings, Settings
-from verifier.liveness import LinkChecker
+from verifier.events.parse import load_event_file
 from verifier.models import Observation, Verdict
-from verifier.parse import load_event_file
 from verifier.urls import is_web_url, normalize_url
+from verifier.web.liveness import LinkChecker
 
 DEFAULT_CORPUS = TIMELINE_EVENTS
 CAP = 4

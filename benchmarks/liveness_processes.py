@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks import liveness as bench
 from verifier.config import Settings
-from verifier.liveness import LinkChecker
+from verifier.web.liveness import LinkChecker
 
 RUN_LIMIT = 600.0
 """Seconds after which a process's check is abandoned."""

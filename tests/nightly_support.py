@@ -45,7 +45,7 @@ from verifier.config import (
     WaybackSettings,
     load_settings,
 )
-from verifier.parse import load_event_file
+from verifier.events.parse import load_event_file
 from verifier.urls import is_web_url
 
 CORPUS = TIMELINE_EVENTS

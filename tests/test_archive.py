@@ -17,10 +17,10 @@ from tests.fakes.wayback import (
     FakeWaybackConfig,
     SpnOutcome,
 )
-from verifier.archive import ArchiveQueue, Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.archiver import ArchiveQueue, Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.wayback import WaybackClient
 from verifier.config import WaybackSettings
 from verifier.models import ArchiveState, Verdict
-from verifier.wayback import WaybackClient
 
 URL = "https://news.example.org/2021/02/03/story"
 ACCESS, SECRET = DEFAULT_ACCOUNT.split(":")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from verifier.archive_decisions import (
+from verifier.archive.capture_choice import LinkKind, LinkVerdict, ReplayAnswer, ReplayKind
+from verifier.archive.decisions import (
     ArchivedRedirect,
     AskIndex,
     CapAllowance,
@@ -42,11 +43,10 @@ from verifier.archive_decisions import (
     submit_step,
     wants_nearest_good,
 )
-from verifier.capture_choice import LinkKind, LinkVerdict, ReplayAnswer, ReplayKind
+from verifier.archive.wayback_data import Capture, SpnAnswer, SpnKind, read_spn_reply
+from verifier.archive.wayback_links import ArchiveName, WaybackLink, parse_archive_link
 from verifier.config import WaybackSettings
 from verifier.models import DEAD_VERDICTS, ArchiveInfo, ArchiveState, Verdict
-from verifier.wayback_data import Capture, SpnAnswer, SpnKind, read_spn_reply
-from verifier.wayback_links import ArchiveName, WaybackLink, parse_archive_link
 
 URL = "https://news.example.org/2021/02/03/story"
 LINK = f"https://web.archive.org/web/20210203101010/{URL}"

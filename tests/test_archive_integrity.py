@@ -19,11 +19,11 @@ from tests.fakes.wayback import (
     SpnOutcome,
 )
 from tests.test_archive import NOW, UNLIMITED, URL, archive, fake_wayback
-from verifier.archive import ArchiveTask, MemoryArchiveStore
+from verifier.archive.archiver import ArchiveTask, MemoryArchiveStore
 from verifier.config import Settings
+from verifier.events.parse import load_event_file
+from verifier.events.rules import RuleContext
 from verifier.models import ArchiveInfo, ArchiveState, LoadedEvent, Verdict
-from verifier.parse import load_event_file
-from verifier.rules import RuleContext
 from verifier.stages import archive_tasks
 
 WEB = "https://web.archive.org/web"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from verifier.bodies import content_codings, decode_bounded, first_heading, page_title
+from verifier.web.bodies import content_codings, decode_bounded, first_heading, page_title
 
 
 def test_stacked_gzip_bomb_inflates_only_to_the_limit() -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from verifier.capture_choice import (
+from verifier.archive.capture_choice import (
     LinkVerdict,
     ReplayAnswer,
     citation_capture,
@@ -17,8 +17,8 @@ from verifier.capture_choice import (
     parse_period,
     read_replay,
 )
-from verifier.wayback_data import Capture, parse_cdx_json
-from verifier.wayback_links import WaybackLink, parse_archive_link
+from verifier.archive.wayback_data import Capture, parse_cdx_json
+from verifier.archive.wayback_links import WaybackLink, parse_archive_link
 
 UTC = dt.UTC
 FWS = "https://www.fws.gov/birds/"

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from verifier.answers import Failure, Outcome, Response
-from verifier.classify import bot_wall, classify
 from verifier.models import Verdict
-from verifier.soft404 import probe_facts
+from verifier.web.answers import Failure, Outcome, Response
+from verifier.web.classify import bot_wall, classify
+from verifier.web.soft404 import probe_facts
 
 URL = "https://news.example/2024/05/story"
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)

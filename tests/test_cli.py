@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import GOOD_EVENT, git
 from tests.corpus import TIMELINE_EVENTS
 from verifier.cli import ExitCode, main
-from verifier.formats.github import annotation, escape_data, escape_property
+from verifier.reports.formats.github import annotation, escape_data, escape_property
 
 FAILING_EVENT = GOOD_EVENT.replace("tier: 2", "tier: 7")
 CORPUS = TIMELINE_EVENTS

@@ -10,8 +10,8 @@ import pytest
 
 from verifier.config import Settings, load_settings
 from verifier.errors import ConfigError
-from verifier.gate import NEW_SOURCE_DEAD, NEW_SOURCE_UNAVAILABLE
-from verifier.rules import RULES
+from verifier.events.gate import NEW_SOURCE_DEAD, NEW_SOURCE_UNAVAILABLE
+from verifier.events.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 

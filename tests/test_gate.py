@@ -15,8 +15,10 @@ from tests.conftest import GOOD_EVENT, git
 from tests.fakes.loopweb import LoopWeb
 from verifier.cli import ExitCode
 from verifier.config import Settings
-from verifier.gate import gate_violations
-from verifier.history import SQLiteHistory
+from verifier.events.gate import gate_violations
+from verifier.events.parse import parse_event_bytes
+from verifier.events.rules import RuleContext
+from verifier.history.store import SQLiteHistory
 from verifier.models import (
     LoadedEvent,
     Observation,
@@ -26,8 +28,6 @@ from verifier.models import (
     Violation,
     result_of,
 )
-from verifier.parse import parse_event_bytes
-from verifier.rules import RuleContext
 
 
 def event(name: str, urls: list[str]) -> str:

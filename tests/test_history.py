@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from verifier.history import MIGRATIONS, SQLiteHistory
+from verifier.history.store import MIGRATIONS, SQLiteHistory
 from verifier.models import ArchiveInfo, ArchiveState, Observation, Verdict
 
 T0 = dt.datetime(2026, 11, 1, 3, 0, tzinfo=dt.UTC)

@@ -22,11 +22,11 @@ from tests.fakes.wayback import (
     FakeWaybackConfig,
     serve_fake_wayback,
 )
-from verifier import writeback
+from verifier.archive import writeback
+from verifier.archive.writeback import ArchiveEdit, WriteBackError, sha256_hex, write_archive_urls
 from verifier.cli import ExitCode, main
 from verifier.config import LimitsSettings
-from verifier.writeback import ArchiveEdit, WriteBackError, sha256_hex, write_archive_urls
-from verifier.yaml_compose import MAX_DEPTH, MAX_NODES
+from verifier.events.yaml_compose import MAX_DEPTH, MAX_NODES
 
 LIMITS = LimitsSettings()
 DEEP = 1_000

@@ -20,18 +20,18 @@ from tests.conftest import git
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig, serve_fake_wayback
 from verifier import urls as urls_module
-from verifier.archive import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveStore
-from verifier.classify import Failure
+from verifier.archive.archiver import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveStore
+from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback_links import same_capture_target
 from verifier.cli import ExitCode, main
 from verifier.config import HttpSettings, WaybackSettings
 from verifier.errors import FetchError, InvalidHostError, WaybackBadUrl
-from verifier.fetch import Fetcher
-from verifier.fetch_errors import translate
 from verifier.models import ArchiveState
-from verifier.netpolicy import NetworkPolicy, Resolver
 from verifier.urls import MAX_URL_OCTETS, is_web_url, join_url, normalize_url, url_problem
-from verifier.wayback import WaybackClient
-from verifier.wayback_links import same_capture_target
+from verifier.web.classify import Failure
+from verifier.web.fetch import Fetcher
+from verifier.web.fetch_errors import translate
+from verifier.web.netpolicy import NetworkPolicy, Resolver
 
 HOSTILE = {
     "empty-label": ("http://a..x/", "empty label"),

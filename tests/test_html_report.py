@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from verifier.formats.html import RunPoint, render_html, safe_href, script_json
 from verifier.models import (
     ArchiveInfo,
     ArchiveState,
@@ -23,7 +22,8 @@ from verifier.models import (
     Status,
     Verdict,
 )
-from verifier.summary import summarize
+from verifier.reports.formats.html import RunPoint, render_html, safe_href, script_json
+from verifier.reports.summary import summarize
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 HOSTILE = "<script>alert(1)</script> & </script><b>bold</b>\u2028"

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tests.fakes.loopweb import LoopWeb
-from verifier.answers import Failure
 from verifier.config import HttpSettings, OutageSettings, RetrySettings, SecuritySettings, Settings
 from verifier.errors import FetchError
-from verifier.liveness import LinkChecker
 from verifier.models import Verdict
+from verifier.web.answers import Failure
+from verifier.web.liveness import LinkChecker
 
 
 def fast_settings(

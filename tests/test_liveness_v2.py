@@ -10,10 +10,10 @@ from typing import Any
 
 from tests.fakes.loopweb import LoopWeb, Page, Site, make_tls
 from tests.test_liveness import fast_settings
-from verifier.answers import Response
-from verifier.history import SQLiteHistory
-from verifier.liveness import LinkChecker, MemoryProbeCache
+from verifier.history.store import SQLiteHistory
 from verifier.models import Verdict
+from verifier.web.answers import Response
+from verifier.web.liveness import LinkChecker, MemoryProbeCache
 
 SLUGS = [f"/politics/senate-probe-into-fund-{word}" for word in ("alpha", "bravo", "charlie")]
 """Article URLs whose titles (``Site(titles="slug")``) repeat their words."""

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from verifier.errors import NetworkPolicyError
-from verifier.netpolicy import NetworkPolicy, Resolver, refusal_reason
+from verifier.web.netpolicy import NetworkPolicy, Resolver, refusal_reason
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig
 from tests.nightly_support import copy_corpus_to_loopback, publish_all, run_settings
 from verifier.cli import ExitCode, main
+from verifier.commands.run import nightly_run
 from verifier.config import WaybackSettings
 from verifier.errors import RunLockedError
-from verifier.lock import RunLock
+from verifier.history.lock import RunLock
 from verifier.models import Status
-from verifier.report_html import html_reports
-from verifier.run_cmd import nightly_run
+from verifier.reports.html_page import html_reports
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 

@@ -14,14 +14,14 @@ import pytest
 from tests.fakes.loopweb import LoopWeb
 from tests.fakes.wayback import DEFAULT_ACCOUNT, FakeClock, FakeWayback, FakeWaybackConfig
 from tests.nightly_support import run_settings
-from verifier.archive import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.archiver import Archiver, ArchiveTask, MemoryArchiveStore
+from verifier.archive.wayback import WaybackClient
+from verifier.commands.run import nightly_run
 from verifier.config import HttpSettings, OutageSettings, Settings, WaybackSettings
-from verifier.history import SQLiteHistory
-from verifier.liveness import LinkChecker
+from verifier.history.store import SQLiteHistory
 from verifier.models import ArchiveState, Observation, Status, Verdict
-from verifier.run_cmd import nightly_run
 from verifier.stages import check_sources
-from verifier.wayback import WaybackClient
+from verifier.web.liveness import LinkChecker
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 ACCESS, SECRET = DEFAULT_ACCOUNT.split(":")

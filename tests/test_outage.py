@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from verifier.answers import Failure
 from verifier.models import Observation, Verdict
-from verifier.outage import OutageWatch, answering_hosts
 from verifier.urls import request_host
+from verifier.web.answers import Failure
+from verifier.web.outage import OutageWatch, answering_hosts
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from verifier import pacing
-from verifier.pacing import Pacer
+from verifier.web import pacing
+from verifier.web.pacing import Pacer
 
 
 class Clock:

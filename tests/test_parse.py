@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_EVENT
+from verifier.events.parse import Skipped, load_event_file, parse_event_bytes
 from verifier.models import LoadedEvent
-from verifier.parse import Skipped, load_event_file, parse_event_bytes
 
 
 def load(text: str | bytes, name: str = "2021-02-03--example-event.md") -> LoadedEvent | Skipped:

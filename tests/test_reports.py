@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 
 from verifier.atomic import TEMPORARY, TemporaryFileError, write_atomically
-from verifier.formats.markdown import BrokenLink, md, render_broken_links, render_event_markdown
 from verifier.models import EventReport, EventSummary, Result, SourceReport, Status, Verdict
-from verifier.report_writer import safe_name, write_reports
+from verifier.reports.formats.markdown import (
+    BrokenLink,
+    md,
+    render_broken_links,
+    render_event_markdown,
+)
+from verifier.reports.writer import safe_name, write_reports
 
 
 @pytest.mark.parametrize(

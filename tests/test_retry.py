@@ -10,10 +10,10 @@ import httpx
 import pytest
 from tenacity import AsyncRetrying, RetryCallState
 
-from verifier.answers import Failure, Outcome, Response
 from verifier.config import RetrySettings
 from verifier.errors import WaybackUnavailable
-from verifier.retry import (
+from verifier.web.answers import Failure, Outcome, Response
+from verifier.web.retry import (
     Backoff,
     BudgetSpent,
     PacedWait,
@@ -27,9 +27,9 @@ from verifier.retry import (
     should_retry,
     url_retrying,
 )
-from verifier.sibling_probes import Follow
-from verifier.url_budget import UrlBudget
-from verifier.url_check import Attempts
+from verifier.web.sibling_probes import Follow
+from verifier.web.url_budget import UrlBudget
+from verifier.web.url_check import Attempts
 
 URL = "https://news.example/2024/05/story"
 NOW = dt.datetime(2026, 11, 26, 3, 0, 0, tzinfo=dt.UTC)

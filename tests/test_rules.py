@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from verifier.config import DEFAULT_TIER1, DEFAULT_TIER2, DEFAULT_TIER3, RulesSettings
+from verifier.events.registry import DomainRegistry
+from verifier.events.rules import RuleContext, check_rules
 from verifier.models import Event, LoadedEvent, Severity
-from verifier.registry import DomainRegistry
-from verifier.rules import RuleContext, check_rules
 
 REGISTRY = DomainRegistry({1: DEFAULT_TIER1, 2: DEFAULT_TIER2, 3: DEFAULT_TIER3})
 

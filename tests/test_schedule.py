@@ -16,9 +16,9 @@ import pytest
 
 from tests.fakes.loopweb import LoopWeb
 from tests.test_run_resume import make_site, observations
+from verifier.commands.schedule import build_trigger, cron_weekdays, make_scheduler, missed_a_run
 from verifier.config import ScheduleSettings
 from verifier.errors import ConfigError
-from verifier.schedule import build_trigger, cron_weekdays, make_scheduler, missed_a_run
 
 THURSDAY = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from tests.fakes.loopweb import NOT_FOUND_SHAPES
-from verifier.answers import Outcome, Response
-from verifier.soft404 import (
+from verifier.web.answers import Outcome, Response
+from verifier.web.soft404 import (
     corroborates,
     fingerprint,
     needs_probe,

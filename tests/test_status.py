@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from verifier.history.status import decide_status, failing_since, is_due
 from verifier.models import Observation, Status, Verdict
-from verifier.status import decide_status, failing_since, is_due
 
 T0 = dt.datetime(2026, 11, 1, 3, 0, tzinfo=dt.UTC)
 

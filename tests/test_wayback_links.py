@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from verifier.wayback_links import (
+from verifier.archive.wayback_links import (
     LATEST,
     OtherArchive,
     WaybackLink,

@@ -15,10 +15,8 @@ import pytest
 import yaml
 
 from tests.conftest import GOOD_EVENT
-from verifier import writeback
-from verifier.models import LoadedEvent
-from verifier.parse import parse_event_bytes
-from verifier.writeback import (
+from verifier.archive import writeback
+from verifier.archive.writeback import (
     ArchiveEdit,
     FileChangedError,
     WriteBackError,
@@ -26,7 +24,9 @@ from verifier.writeback import (
     sha256_hex,
     write_archive_urls,
 )
-from verifier.yaml_compose import MAX_DEPTH, MAX_NODES
+from verifier.events.parse import parse_event_bytes
+from verifier.events.yaml_compose import MAX_DEPTH, MAX_NODES
+from verifier.models import LoadedEvent
 
 CORPUS = Path("/work/shared/corpus/kleptocracy-timeline/events")
 WB = "https://web.archive.org/web/20240101000000/"

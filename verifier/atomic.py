@@ -1,7 +1,7 @@
 """I/O: replace a file atomically; a reader sees the old bytes or the new, never half of either.
 
 Every file the verifier writes in place goes through ``write_atomically`` (the reports,
-``verifier.report_writer``; event files, ``verifier.writeback``), which guarantees:
+``verifier.reports.writer``; event files, ``verifier.archive.writeback``), which guarantees:
 
 - the temporary file is beside the target, so the rename is atomic, and named
   ``.<name>.<8 hex>.tmp``: hidden, so never taken for an event (``discover`` skips hidden

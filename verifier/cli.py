@@ -2,9 +2,9 @@
 
 The network stack (httpx, the Wayback client, the scheduler) is imported inside the commands
 that use it, so ``verifier check --offline`` — the pre-commit and CI gate path — starts fast.
-Every command that writes checks its paths first (``verifier.preflight``), before any request;
-every failure an operator can meet ends as one line on stderr and an ``ExitCode``, never a
-traceback (a traceback is a bug).
+Every command that writes checks its paths first (``verifier.commands.preflight``), before
+any request; every failure an operator can meet ends as one line on stderr and an
+``ExitCode``, never a traceback (a traceback is a bug).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from verifier import __version__
-from verifier.check_cmd import check_offline
+from verifier.commands.check import check_offline
+from verifier.commands.preflight import HistoryUse, preflight
 from verifier.config import load_settings
 from verifier.errors import (
     CannotWriteError,
@@ -31,14 +32,13 @@ from verifier.errors import (
     UsageError,
     VerifierError,
 )
-from verifier.formats.github import render_github
-from verifier.formats.json_format import render_json
-from verifier.formats.junit import render_junit
-from verifier.formats.step_summary import render_step_summary
-from verifier.formats.text import archive_summary_line, render_text, run_summary_line
 from verifier.outcomes import CouldNotCheck, Shortfall
-from verifier.preflight import HistoryUse, preflight
-from verifier.summary import summarize
+from verifier.reports.formats.github import render_github
+from verifier.reports.formats.json_format import render_json
+from verifier.reports.formats.junit import render_junit
+from verifier.reports.formats.step_summary import render_step_summary
+from verifier.reports.formats.text import archive_summary_line, render_text, run_summary_line
+from verifier.reports.summary import summarize
 
 if TYPE_CHECKING:
     import asyncio
@@ -216,8 +216,8 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 def run_check(args: argparse.Namespace) -> ExitCode:
     settings = load_settings(args.config)
     if not args.offline:
-        from verifier.check_cmd import check_changed, check_online
-        from verifier.progress import ProgressReporter, show_progress
+        from verifier.commands.check import check_changed, check_online
+        from verifier.commands.progress import ProgressReporter, show_progress
 
         # Online checks keep archive knowledge in the history; the gate only reads it.
         gate = args.changed_since is not None
@@ -265,10 +265,10 @@ def run_check(args: argparse.Namespace) -> ExitCode:
 
 
 def run_nightly(args: argparse.Namespace) -> ExitCode:
-    from verifier.liveness import utc_now
-    from verifier.progress import ProgressReporter, show_progress
-    from verifier.run_cmd import nightly_job
-    from verifier.runlog import LOGGER, log_to_file
+    from verifier.commands.progress import ProgressReporter, show_progress
+    from verifier.commands.run import nightly_job
+    from verifier.commands.runlog import LOGGER, log_to_file
+    from verifier.web.liveness import utc_now
 
     settings = load_settings(args.config)
     preflight(settings, reports=True, history=HistoryUse.LOCKED, log_file=args.log_file)
@@ -298,7 +298,7 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
 
 
 def run_archive(args: argparse.Namespace) -> ExitCode:
-    from verifier.archive_cmd import archive_events
+    from verifier.commands.archive import archive_events
 
     settings = load_settings(args.config)
     preflight(settings, reports=False, history=HistoryUse.STORE)
@@ -314,9 +314,9 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
 
 
 def run_schedule(args: argparse.Namespace) -> ExitCode:
-    from verifier.run_cmd import nightly_job
-    from verifier.runlog import LOGGER, log_to_file
-    from verifier.schedule import Daemon
+    from verifier.commands.run import nightly_job
+    from verifier.commands.runlog import LOGGER, log_to_file
+    from verifier.commands.schedule import Daemon
 
     settings = load_settings(args.config)
     log_file = settings.resolve(settings.paths.reports) / "verifier.log"

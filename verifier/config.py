@@ -34,7 +34,7 @@ from verifier.config_sections import (
     WaybackSettings,
 )
 from verifier.errors import ConfigError
-from verifier.registry import DomainRegistry
+from verifier.events.registry import DomainRegistry
 
 __all__ = [
     "DEFAULT_TIER1",

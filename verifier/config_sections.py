@@ -32,7 +32,7 @@ class LimitsSettings(Section):
 
     Real events are under 10 KB. Built YAML costs some 75 times its text in memory, so
     the front matter (all of a JSON event) has the tighter cap; nesting and value counts are
-    capped in ``verifier.yaml_compose`` (``MAX_DEPTH``, ``MAX_NODES``).
+    capped in ``verifier.events.yaml_compose`` (``MAX_DEPTH``, ``MAX_NODES``).
     """
 
     max_file_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
@@ -165,9 +165,9 @@ class ScheduleSettings(Section):
 class RuleSeverities(Section):
     """The severity of each rule, by the name its violations carry; ``off`` disables it.
 
-    The offline rules (``verifier.rules.RULES``, and ``schema`` for what fails to validate),
+    The offline rules (``verifier.events.rules.RULES``, and ``schema`` for what fails to validate),
     the checked sources' (``source-*``), the archive records' (``archive-*``) and the
-    pull-request gate's (``new-source-*``, ``verifier.gate``), all applied the same way."""
+    pull-request gate's (``new-source-*``, ``verifier.events.gate``), all applied the same way."""
 
     source_required: SeverityName = Field("error", alias="source-required")
     url_valid: SeverityName = Field("error", alias="url-valid")

@@ -29,7 +29,7 @@ Foreign exceptions are translated once, where they enter (``raise … from exc``
 between exit 2 and 3 for paths: what only a change of ``config.toml`` (or of the tree it
 names) can fix is configuration; a path of the right kind that the machine will not let us
 write (permissions, a read-only mount, a full disk) is "could not run", as an outage is.
-``verifier.preflight`` raises both before any request; ``verifier.report_writer`` raises
+``verifier.commands.preflight`` raises both before any request; ``verifier.reports.writer`` raises
 ``CannotWriteError`` for a write that fails later. Ctrl-C ends a command with exit 130
 (``run`` and ``schedule`` take SIGINT as a graceful stop instead).
 """
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from verifier.answers import Failure
+    from verifier.web.answers import Failure
 
 
 class VerifierError(Exception):

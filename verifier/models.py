@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from verifier.answers import Failure
+from verifier.web.answers import Failure
 
 SCHEMA_VERSION = 1
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from verifier.history import RunState
+from verifier.events.parse import Skipped
+from verifier.history.store import RunState
 from verifier.models import EventReport, Result
-from verifier.parse import Skipped
 
 
 class Shortfall(StrEnum):

@@ -2,7 +2,7 @@
 
 select files → load (and validate) → rules → check sources (liveness, and archiving beside
 it) → fold the results into event reports. Writing the reports folder is the nightly run's
-last stage (``verifier.run_reports``).
+last stage (``verifier.reports.nightly``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,20 @@ from pathlib import Path
 
 import httpx
 
-from verifier.archive import Archiver, ArchiveRun, ArchiveStore, ArchiveTask, MemoryArchiveStore
+from verifier.archive.archiver import (
+    Archiver,
+    ArchiveRun,
+    ArchiveStore,
+    ArchiveTask,
+    MemoryArchiveStore,
+)
+from verifier.archive.verdict_board import VerdictBoard
+from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback_links import is_wayback_url
 from verifier.config import Settings
-from verifier.discover import changed_event_files, events_folder_of, find_event_files
-from verifier.fold import Judge, fold_sources
-from verifier.liveness import Clock, LinkChecker, ProbeCache, utc_now
+from verifier.events.discover import changed_event_files, events_folder_of, find_event_files
+from verifier.events.parse import DEFAULT_LIMITS, Skipped, load_event_file
+from verifier.events.rules import RuleContext, check_rules, declared_tier
 from verifier.models import (
     ArchiveInfo,
     EventReport,
@@ -34,12 +43,9 @@ from verifier.models import (
     result_of,
 )
 from verifier.outcomes import CouldNotCheck, Shortfall
-from verifier.parse import DEFAULT_LIMITS, Skipped, load_event_file
-from verifier.rules import RuleContext, check_rules, declared_tier
+from verifier.reports.fold import Judge, fold_sources
 from verifier.urls import is_web_url, normalize_url
-from verifier.verdict_board import VerdictBoard
-from verifier.wayback import WaybackClient
-from verifier.wayback_links import is_wayback_url
+from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
 
 # -- select ---------------------------------------------------------------------------------
 

@@ -1,0 +1,3 @@
+"""The web: check each source URL (one GET, politely, safely, with retries) and classify the
+answer.
+"""
