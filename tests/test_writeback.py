@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import GOOD_EVENT
+from tests.corpus import TIMELINE_EVENTS
 from verifier.archive import writeback
 from verifier.archive.writeback import (
     ArchiveEdit,
@@ -28,7 +29,6 @@ from verifier.events.parse import parse_event_bytes
 from verifier.events.yaml_compose import MAX_DEPTH, MAX_NODES
 from verifier.models import LoadedEvent
 
-CORPUS = Path("/work/shared/corpus/kleptocracy-timeline/events")
 WB = "https://web.archive.org/web/20240101000000/"
 DOJ = "https://www.justice.gov/opa/pr/example"
 AP = "https://apnews.com/article/example"
@@ -320,7 +320,7 @@ def test_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
 
 
 def _corpus_sample() -> list[Path]:
-    files = sorted(CORPUS.iterdir())
+    files = sorted(TIMELINE_EVENTS.iterdir())
     markdown = [p for p in files if p.suffix == ".md" and p.name != "README.md"]
     with_archive = [p for p in markdown if b"archive_url:" in p.read_bytes()]
     indented = [p for p in markdown if b"\n  - url:" in p.read_bytes()]
@@ -341,7 +341,7 @@ def _expected_after(data: Any) -> tuple[Any, list[ArchiveEdit], int]:
     return expected, edits, added
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"real corpus not present at {CORPUS}")
+@pytest.mark.corpus
 def test_real_corpus_files_change_only_in_archive_url_lines(tmp_path: Path) -> None:
     sample = _corpus_sample()
     assert len(sample) >= 40
