@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.loopweb import LoopWeb
+from tests.fakes.loopweb import LoopWeb, served_title
 from verifier.cli import ExitCode
 
 
@@ -48,7 +48,7 @@ def event(name: str, urls: list[tuple[str, int]], archive: bool = False) -> str:
     sources = "".join(
         textwrap.dedent(f"""\
         - url: {url}
-          title: Source {n}
+          title: {served_title(url) or f"Source {n}"}
           publisher: Publisher {n}
           date: '2021-02-03'
           tier: {tier}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GOOD_EVENT, git
-from tests.fakes.loopweb import LoopWeb
+from tests.fakes.loopweb import LoopWeb, served_title
 from tests.fakes.wayback import (
     DEFAULT_ACCOUNT,
     FakeClock,
@@ -45,8 +45,10 @@ def header(stem: str) -> str:
 
 
 def loopback_event(text: str, first: str, second: str) -> str:
-    """``text`` (from ``GOOD_EVENT``) citing ``first`` and ``second`` instead of the web."""
-    text = text.replace(DOJ, first)
+    """``text`` (from ``GOOD_EVENT``) citing ``first`` and ``second`` instead of the web,
+    under the titles those loopback pages show."""
+    text = text.replace(DOJ, first).replace("title: Press release", f"title: {served_title(first)}")
+    text = text.replace("title: Wire story", f"title: {served_title(second)}")
     return text.replace("https://apnews.com/article/example", second)
 
 

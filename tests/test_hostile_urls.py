@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import git
-from tests.fakes.loopweb import LoopWeb
+from tests.fakes.loopweb import LoopWeb, served_title
 from tests.fakes.wayback import FakeClock, FakeWayback, FakeWaybackConfig, serve_fake_wayback
 from verifier import urls as urls_module
 from verifier.archive.archiver import Archiver, ArchiveRun, ArchiveTask, MemoryArchiveStore
@@ -266,7 +266,8 @@ def event_text(event_id: str, urls: list[str]) -> str:
     """An event file; URLs are written as JSON strings, which YAML reads as double-quoted
     scalars (so a NUL arrives as a NUL)."""
     sources = "".join(
-        f"- url: {json.dumps(url)}\n  title: Source {n}\n  publisher: Publisher {n}\n"
+        f"- url: {json.dumps(url)}\n  title: {served_title(url) or f'Source {n}'}\n"
+        f"  publisher: Publisher {n}\n"
         f"  date: '2021-02-03'\n  tier: 1\n"
         for n, url in enumerate(urls)
     )

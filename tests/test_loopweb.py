@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.loopweb import LoopWeb, loopback_addresses
+from tests.fakes.loopweb import LoopWeb, Page, loopback_addresses
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = {"127.0.0.5": "soft404", "127.0.0.6": "home-redirect", "127.0.0.7": "down"}
@@ -481,3 +481,21 @@ def test_take_down_makes_one_host_refuse_connections() -> None:
         assert c.get(web.url(1, "/ok/b")).status_code == 200
         with pytest.raises(ValueError, match="not listening"):
             web.take_down(0)
+
+
+async def test_published_page_with_body_is_served_byte_for_byte(
+    web: LoopWeb, client: httpx.AsyncClient
+) -> None:
+    page = b"<!DOCTYPE html><html><head><title>Exact | Site</title></head><body>x</body></html>"
+    web.publish(0, ["/2024/05/12/exact-story", "/"], Page(body=page))
+    web.publish(0, ["/feed.json"], Page(body=b'{"items": []}', content_type="application/json"))
+    r = await client.get(web.url(0, "/2024/05/12/exact-story"))
+    assert (r.status_code, r.content) == (200, page)
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["content-length"] == str(len(page))
+    assert (await client.get(web.url(0, "/"))).content == page  # no Site: "/" is publishable
+    r = await client.get(web.url(0, "/feed.json"))
+    assert (r.content, r.headers["content-type"]) == (b'{"items": []}', "application/json")
+    head = await client.head(web.url(0, "/2024/05/12/exact-story"))
+    assert (head.status_code, head.content) == (200, b"")
+    assert (await client.get(web.url(0, "/2024/05/12/other-story"))).status_code == 404

@@ -18,6 +18,7 @@ from verifier.config_sections import (
     DEFAULT_TIER1,
     DEFAULT_TIER2,
     DEFAULT_TIER3,
+    CitationSettings,
     HistorySettings,
     HttpSettings,
     LimitsSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_TIER1",
     "DEFAULT_TIER2",
     "DEFAULT_TIER3",
+    "CitationSettings",
     "HistorySettings",
     "HttpSettings",
     "LimitsSettings",
@@ -69,6 +71,7 @@ class Settings(Section):
     wayback: WaybackSettings = WaybackSettings()
     history: HistorySettings = HistorySettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    citation: CitationSettings = CitationSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -145,6 +145,43 @@ class HistorySettings(Section):
     path: Path = Path(".verifier/history.sqlite3")
 
 
+class CitationSettings(Section):
+    """Is the live page the page cited? Thresholds of the citation check
+    (``verifier.citation``), which reads the liveness GET's first bytes: no extra request to
+    the live site; a Wayback capture's head only when the live page does not match."""
+
+    enabled: bool = True
+    title_match: Annotated[float, Field(ge=0, le=100)] = 80.0
+    """The least title similarity (0-100, token-set ratio gated by shared words) that is a
+    match."""
+    date_tolerance_days: Annotated[int, Field(ge=0)] = 3
+    """A page date this close to the cited date agrees with it."""
+    date_mismatch_days: Annotated[int, Field(ge=0)] = 30
+    """A page date further than this from the cited date is a finding (``citation-date``)."""
+    capture_reads_per_run: Annotated[int, Field(ge=0)] = 200
+    """At most this many Wayback capture heads read per run to tell a page changed since it
+    was cited from a wrong URL (each is one replay request, paced with the archive's
+    budget; a capture read once is kept for good)."""
+    capture_after_days: Annotated[int, Field(ge=0)] = 7
+    """A capture taken up to this many days after the cited date still shows the page as
+    cited; later ones may show it changed already, so they are not read."""
+    publisher_aliases: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {
+            "Associated Press": ("AP", "AP News"),
+            "The New York Times": ("NYT", "NY Times", "New York Times"),
+            "The Washington Post": ("WaPo", "Washington Post"),
+            "The Wall Street Journal": ("WSJ", "Wall Street Journal"),
+            "National Public Radio": ("NPR",),
+            "British Broadcasting Corporation": ("BBC", "BBC News"),
+            "Cable News Network": ("CNN",),
+            "Financial Times": ("FT",),
+            "Los Angeles Times": ("LA Times", "LAT"),
+        }
+    )
+    """Other names of a publisher (acronyms of several words are also found without a
+    list: "New York Times" reads as "NYT")."""
+
+
 class ScheduleSettings(Section):
     """When ``verifier schedule`` runs the nightly job: cron fields, in ``timezone``.
 
@@ -190,6 +227,9 @@ class RuleSeverities(Section):
     archive_imprecise: SeverityName = Field("warning", alias="archive-imprecise")
     new_source_dead: SeverityName = Field("error", alias="new-source-dead")
     new_source_unavailable: SeverityName = Field("warning", alias="new-source-unavailable")
+    citation_mismatch: SeverityName = Field("warning", alias="citation-mismatch")
+    citation_date: SeverityName = Field("warning", alias="citation-date")
+    citation_url_date: SeverityName = Field("warning", alias="citation-url-date")
 
 
 class RulesSettings(Section):

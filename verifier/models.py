@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from verifier.citation.facts import PageFacts
 from verifier.web.answers import Failure
 
 SCHEMA_VERSION = 1
@@ -176,6 +177,60 @@ class ArchiveInfo(BaseModel):
     latest_timestamp: str | None = None
 
 
+class CitationVerdict(StrEnum):
+    """Is the live page the page cited? (the ``citation`` block of a source)."""
+
+    MATCHES = "matches"
+    DRIFTED = "drifted"
+    """The page does not match now, but its capture from the cited date did: it changed."""
+    WRONG_PAGE = "wrong-page"
+    """Another page: the live page does not match, and no capture shows that it ever did."""
+    GENERIC_PAGE = "generic-page"
+    """The site's home page or a section front, not an article."""
+    DATE_MISMATCH = "date-mismatch"
+    """The page matches, but its date is far from the cited date."""
+    UNVERIFIABLE = "unverifiable"
+    """The page cannot say what it is (see ``CitationInfo.reason``)."""
+
+
+CITATION_FINDINGS = frozenset({CitationVerdict.WRONG_PAGE, CitationVerdict.GENERIC_PAGE})
+"""Citations that point at another page than the one cited."""
+
+
+class Unverifiable(StrEnum):
+    """Why a live page's citation cannot be checked."""
+
+    BLOCKED = "blocked"
+    NOT_HTML = "not-html"
+    NO_METADATA = "no-metadata"
+    SCRIPT_SHELL = "script-shell"
+    CONSENT_WALL = "consent-wall"
+    NO_CITED_TITLE = "no-cited-title"
+
+
+class Citing(BaseModel):
+    """What a citation says, or what a page shows, side by side in a report."""
+
+    title: str | None = None
+    publisher: str | None = None
+    date: str | None = None
+
+
+class CitationInfo(BaseModel):
+    """The ``citation`` block of one source: what was cited beside what was seen."""
+
+    verdict: CitationVerdict
+    reason: Unverifiable | None = None
+    detail: str = ""
+    cited: Citing
+    seen: Citing
+    title_score: float | None = None
+    publisher_matches: bool | None = None
+    capture_url: str | None = None
+    """The Wayback capture read to tell a changed page from a wrong one."""
+    capture_title: str | None = None
+
+
 class Observation(BaseModel):
     """One check of one URL at one time."""
 
@@ -190,6 +245,8 @@ class Observation(BaseModel):
     elapsed_ms: float | None = None
     failure: Failure | None = None
     """The transport failure behind a verdict, if any (in JSON: its value, ``"timeout"``…)."""
+    page: PageFacts | None = None
+    """What the page says about itself (title, site name, dates), read from the same GET."""
 
 
 class SourceReport(BaseModel):
@@ -207,6 +264,7 @@ class SourceReport(BaseModel):
     checked_at: dt.datetime | None = None
     detail: str | None = None
     archive: ArchiveInfo | None = None
+    citation: CitationInfo | None = None
 
 
 class EventSummary(BaseModel):

@@ -24,10 +24,13 @@ from verifier.archive.archiver import (
     ArchiveTask,
     MemoryArchiveStore,
 )
+from verifier.archive.capture_choice import cited_period
 from verifier.archive.verdict_board import VerdictBoard
 from verifier.archive.wayback import WaybackClient
 from verifier.archive.wayback_links import is_wayback_url
-from verifier.config import Settings
+from verifier.citation.captures import CaptureHeads, CaptureReader, CaptureWant
+from verifier.citation.judge import CaptureHead, CitationCheck, needs_capture
+from verifier.config import CitationSettings, Settings
 from verifier.events.discover import changed_event_files, events_folder_of, find_event_files
 from verifier.events.parse import DEFAULT_LIMITS, Skipped, load_event_file
 from verifier.events.rules import RuleContext, check_rules, declared_tier
@@ -43,7 +46,7 @@ from verifier.models import (
     result_of,
 )
 from verifier.outcomes import CouldNotCheck, Shortfall
-from verifier.reports.fold import Judge, fold_sources
+from verifier.reports.fold import Judge, fold_sources, source_archive_key
 from verifier.urls import is_web_url, normalize_url
 from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
 
@@ -100,14 +103,47 @@ class Events:
         *,
         statuses: Mapping[str, Status] | None = None,
         judge: Judge | None = None,
+        citation: CitationCheck | None = None,
     ) -> list[EventReport]:
         """The offline reports with what was observed of each source folded in."""
         return [
             fold_sources(
-                self.ctx, item, report, observations, archive, statuses=statuses, judge=judge
+                self.ctx,
+                item,
+                report,
+                observations,
+                archive,
+                statuses=statuses,
+                judge=judge,
+                citation=citation,
             )
             for item, report in zip(self.loaded, self.offline, strict=True)
         ]
+
+    def capture_wants(
+        self,
+        observations: Mapping[str, Observation],
+        archive: Mapping[str, ArchiveInfo],
+        settings: CitationSettings,
+    ) -> list[CaptureWant]:
+        """The sources whose citation verdict waits on a capture from the cited time (the
+        live page does not match), one per archive key."""
+        wants: dict[str, CaptureWant] = {}
+        for item in self.loaded:
+            if item.event is None:
+                continue
+            for source in item.event.sources:
+                if not is_web_url(source.url) or is_wayback_url(source.url):
+                    continue
+                observation = observations.get(normalize_url(source.url))
+                period = cited_period(source.date, item.event.date)
+                if period is None or not needs_capture(source, observation, settings):
+                    continue
+                key = source_archive_key(source, item.event)
+                wants.setdefault(
+                    key, CaptureWant(key, normalize_url(source.url), period[1], archive.get(key))
+                )
+        return list(wants.values())
 
 
 def load_all(
@@ -262,6 +298,41 @@ def archive_tasks(ctx: RuleContext, loaded: Sequence[LoadedEvent]) -> list[Archi
             if known is None or (task.tier or 9) < (known.tier or 9):
                 tasks[task.key] = task
     return list(tasks.values())
+
+
+# -- the citation check's captures ---------------------------------------------------------
+
+
+async def read_captures(
+    settings: Settings,
+    wants: Sequence[CaptureWant],
+    store: CaptureHeads,
+    *,
+    wayback_transport: httpx.AsyncBaseTransport | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Clock = utc_now,
+) -> tuple[dict[str, CaptureHead], list[str]]:
+    """The heads of the captures ``wants`` need (kept ones from ``store``, the rest read now
+    within the run's budget), by archive key; and notices for the run's outcome."""
+    if not wants or not settings.citation.enabled or not settings.wayback.enabled:
+        return {}, []
+    wayback = WaybackClient(
+        settings.wayback, settings.http.user_agent, wayback_transport, stop=stop
+    )
+    reader = CaptureReader(
+        settings.citation,
+        wayback,
+        store,
+        replay_url=settings.wayback.replay_url,
+        keep=settings.http.max_body_bytes,
+        clock=clock,
+        stop=stop,
+    )
+    try:
+        heads = await reader.read(wants)
+    finally:
+        await wayback.aclose()
+    return heads, reader.notices
 
 
 # -- check sources: liveness, and archiving beside it ----------------------------------------

@@ -53,7 +53,9 @@ longer answers everything: only published targets and ``/`` exist, every other p
 and the rest of the grammar (``/status/...``, ``/hang/...``, ``/redirect/<n>/x`` → ``/ok/x``,
 which must then be published...) keeps working, so a site can mix behaviours.
 ``web.publish(host, paths, Page(size=..., content_type=..., title=...))`` gives pages a
-realistic size (the body is exactly ``size`` bytes) or makes them PDFs (no title).
+realistic size (the body is exactly ``size`` bytes) or makes them PDFs (no title);
+``Page(body=b"...")`` serves exactly that body (with ``content_type``), e.g. a page built by
+``tests.fakes.article_pages``.
 ``web.alias(host, target, "/status/410/x")`` serves a realistic URL as any grammar path
 (``/hang/x``, ``/cloudflare/x``, ``/gone-home/x``...); aliases come before published pages.
 
@@ -420,6 +422,20 @@ def _humanize(segments: list[str]) -> str:
     return " / ".join(words)
 
 
+def served_title(url: str) -> str | None:
+    """The title loopweb serves for ``url`` on a host without a site: an ``/ok/...`` page's
+    or a published page's (so a test event can cite the page it links to); None for other
+    paths of the grammar, and URLs that do not parse."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[0] == "ok":
+        return _humanize(segments[1:]) or "OK"
+    return None
+
+
 def html_page(
     title: str, heading: str, text: str, *, extra_head: str = "", links: Iterable[str] = ()
 ) -> bytes:
@@ -769,6 +785,8 @@ def _aliased(req: Request, to: str) -> Request:
 def _published_page(web: LoopWeb, req: Request) -> Response:
     site = web.site_of(req.host)
     page = web.page_of(req.host, req.target)
+    if page is not None and page.body is not None:
+        return Response(200, page.body, [("Content-Type", page.content_type)])
     if site is not None or page is not None:
         return _article_page(web, req, site or Site(titles="path"), page or Page())
     segments = [s for s in req.path.split("/") if s]
@@ -853,6 +871,9 @@ class Page:
     """``application/pdf`` serves a PDF-looking body without a title."""
     title: str | None = None
     """None: from the path and the site's title style."""
+    body: bytes | None = None
+    """Serve exactly these bytes (with ``content_type``); ``size`` and ``title`` are then
+    ignored. On a host with a ``Site``, ``/`` stays the site's home page."""
 
 
 NOT_FOUND_SHAPES: tuple[tuple[str, str, str], ...] = (

@@ -44,6 +44,8 @@ from verifier.errors import (
     WaybackUnavailable,
 )
 from verifier.urls import shown_url
+from verifier.web.bodies import content_codings, decode_bounded
+from verifier.web.body_reader import read_head_of_body
 from verifier.web.pacing import Pacer
 from verifier.web.retry import archive_cool_down, archive_rate_limited, archive_retrying
 
@@ -201,6 +203,21 @@ class WaybackClient:
         response = await self._request("replay", "GET", f"{base}/{timestamp}id_/{url}", stream=True)
         await response.aclose()
         return read_replay(response.status_code, response.headers)
+
+    async def replay_head(self, timestamp: str, url: str, keep: int) -> tuple[ReplayAnswer, bytes]:
+        """The capture's answer and its first ``keep`` decoded bytes (``id_``: the page as
+        archived, without the Wayback toolbar). Redirects are not followed: an archived
+        redirect's answer is a memento with a ``Location``, the caller decides."""
+        base = (self._settings.replay_request_url or self._settings.replay_url).rstrip("/")
+        response = await self._request("replay", "GET", f"{base}/{timestamp}id_/{url}", stream=True)
+        try:
+            raw = await read_head_of_body(response, keep, 0)
+        except httpx.HTTPError as exc:
+            raise WaybackUnavailable(f"replay of {shown_url(url)} broke off: {exc!r}") from exc
+        finally:
+            await response.aclose()
+        body = decode_bounded(raw, content_codings(response.headers.get("content-encoding")), keep)
+        return read_replay(response.status_code, response.headers, body), body
 
     # -- Save Page Now 2 --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from verifier.citation.judge import CitationCheck
 from verifier.config import Settings
 from verifier.events.discover import base_versions
 from verifier.events.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
@@ -20,6 +21,7 @@ from verifier.stages import (
     check_sources,
     display_path,
     load_events,
+    read_captures,
     select_files,
 )
 from verifier.web.liveness import Clock, utc_now
@@ -70,18 +72,26 @@ async def check_online(
             on_result=on_result,
             evidence=RunEvidence(good_hosts=good_hosts),
         )
-    outcome = CheckOutcome(
-        events.offline,
-        events.skipped,
-        sources.could_not_check(),
-        len(sources.observations),
-        sources.requests_sent,
-    )
-    if sources.archive is not None:
-        outcome.notices.extend(sources.archive.notices)
-    if sources.outage is None:
-        archive = sources.archive.records if sources.archive is not None else {}
-        outcome.reports = events.fold(sources.observations, archive)
+        outcome = CheckOutcome(
+            events.offline,
+            events.skipped,
+            sources.could_not_check(),
+            len(sources.observations),
+            sources.requests_sent,
+        )
+        if sources.archive is not None:
+            outcome.notices.extend(sources.archive.notices)
+        if sources.outage is None:
+            archive = sources.archive.records if sources.archive is not None else {}
+            citation = None
+            if settings.citation.enabled:
+                wants = events.capture_wants(sources.observations, archive, settings.citation)
+                heads, notices = await read_captures(
+                    settings, wants, store, wayback_transport=wayback_transport
+                )
+                outcome.notices.extend(notices)
+                citation = CitationCheck(settings.citation, heads)
+            outcome.reports = events.fold(sources.observations, archive, citation=citation)
     return outcome
 
 
@@ -122,7 +132,8 @@ async def check_changed(
         sources.requests_sent,
     )
     if sources.outage is None:
-        outcome.reports = events.fold(observations, {}, judge=gate_violations)
+        citation = CitationCheck(settings.citation) if settings.citation.enabled else None
+        outcome.reports = events.fold(observations, {}, judge=gate_violations, citation=citation)
     return outcome
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from verifier.citation.judge import CitationCheck
 from verifier.commands.runlog import LOGGER, event
 from verifier.config import Settings
 from verifier.history.lock import RunLock
@@ -33,7 +34,13 @@ from verifier.reports.formats.markdown import render_broken_links
 from verifier.reports.html_page import html_reports
 from verifier.reports.nightly import broken_links, event_files, json_text, run_summary
 from verifier.reports.writer import write_reports
-from verifier.stages import RunEvidence, check_sources, load_events, select_files
+from verifier.stages import (
+    RunEvidence,
+    check_sources,
+    load_events,
+    read_captures,
+    select_files,
+)
 from verifier.web.liveness import utc_now
 from verifier.web.outage import answering_hosts, is_outage_failure
 
@@ -183,14 +190,28 @@ async def nightly_run(
         after_histories = store.histories(urls, since)
         after = statuses_of(after_histories, settings)
         archive = {task.key: info for task in tasks if (info := store.get(task.key)) is not None}
-        outcome.reports = events.fold(store.latest(urls), archive, statuses=after)
+        latest = store.latest(urls)
+        citation = None
+        if settings.citation.enabled:
+            wants = events.capture_wants(latest, archive, settings.citation)
+            heads, notices = await read_captures(
+                settings,
+                wants,
+                store,
+                wayback_transport=wayback_transport,
+                stop=stop,
+                clock=clock,
+            )
+            outcome.notices.extend(notices)
+            citation = CitationCheck(settings.citation, heads)
+        outcome.reports = events.fold(latest, archive, statuses=after, citation=citation)
         outcome.figures["wall_seconds"] = round(time.monotonic() - started, 2)
         broken = broken_links(outcome.reports, after_histories, before, after)
         summary = run_summary(outcome, broken, clock())
         outcome.figures["statuses"] = summary["statuses"]
         files = {
             "summary.json": json_text(summary),
-            "broken-links.md": render_broken_links(broken, clock()),
+            "broken-links.md": render_broken_links(broken, clock(), outcome.reports),
         }
         if extra_reports is not None:
             files.update(extra_reports(outcome.reports, summary, store, clock()))

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from verifier.events.parse import parse_event_bytes
-from verifier.events.rules import DEAD_VERDICTS, UNAVAILABLE_VERDICTS, Finding, RuleContext, judged
-from verifier.models import LoadedEvent, Observation, Violation
+from verifier.events.rules import Finding, RuleContext, judged
+from verifier.models import DEAD_VERDICTS, UNAVAILABLE_VERDICTS, LoadedEvent, Observation, Violation
 from verifier.urls import is_web_url, normalize_url
 
 # The gate's rules; their severities are set in ``[rules.severity]`` like every rule's.

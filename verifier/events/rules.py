@@ -14,9 +14,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from verifier.archive.wayback_links import WaybackLink, parse_archive_link, same_capture_target
+from verifier.citation.matching import days_apart
+from verifier.citation.url_dates import url_date
 from verifier.config import RulesSettings
 from verifier.events.registry import DomainRegistry
-from verifier.models import Event, LoadedEvent, Observation, Severity, Source, Verdict, Violation
+from verifier.models import (
+    DEAD_VERDICTS,
+    UNAVAILABLE_VERDICTS,
+    Event,
+    LoadedEvent,
+    Observation,
+    Severity,
+    Source,
+    Violation,
+)
 from verifier.urls import host_of, is_web_url, normalize_url, shown_url, url_problem
 
 VALID_TIERS = (1, 2, 3)
@@ -269,6 +280,28 @@ def archive_url_format(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> I
             )
 
 
+URL_DATE_TOLERANCE_DAYS = 3
+"""A source date this close to the date in its URL agrees with it (time zones, late edits)."""
+
+
+def citation_url_date(ctx: RuleContext, loaded: LoadedEvent, event: Event) -> Iterator[Finding]:
+    """A source's date should be the date its URL carries (``/2021/02/03/``): a date far from
+    it is often the event's date copied into the citation."""
+    for index, source in enumerate(event.sources):
+        in_url = url_date(source.url) if is_web_url(source.url) else None
+        apart = days_apart(source.date, in_url)
+        if apart is None or in_url is None or apart <= URL_DATE_TOLERANCE_DAYS:
+            continue
+        copied = " (it is the event's date)" if source.date == event.date else ""
+        yield Finding(
+            "citation-url-date",
+            f"source date {source.date} is {apart} days from the date in its URL "
+            f"({in_url.isoformat()}){copied}",
+            loaded.line_of("sources", index, "date"),
+            index,
+        )
+
+
 RULES: tuple[tuple[str, Rule], ...] = (
     ("source-required", source_required),
     ("url-valid", url_valid),
@@ -283,14 +316,11 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("date-valid", date_valid),
     ("tier-registry", tier_registry),
     ("archive-url-format", archive_url_format),
+    ("citation-url-date", citation_url_date),
 )
 """Every offline rule, by the name its findings carry and config uses (the checked sources'
 rules are ``verdict_violations``'s, the archive's ``verifier.reports.fold``'s, the gate's
 ``verifier.events.gate``'s; all have their severity in ``[rules.severity]``)."""
-
-
-DEAD_VERDICTS = frozenset({Verdict.DEAD, Verdict.SOFT_DEAD})
-UNAVAILABLE_VERDICTS = frozenset({Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID})
 
 
 def verdict_violations(

@@ -21,6 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, Self
 
+from verifier.citation.judge import CaptureHead
+from verifier.history import pages
 from verifier.models import ArchiveInfo, Observation
 from verifier.web.soft404 import ProbeFacts
 
@@ -71,6 +73,9 @@ MIGRATIONS: tuple[str, ...] = (
         checked_at TEXT NOT NULL
     );
     """,
+    # 4: what each live page says about itself (title, site name, dates) and the heads of
+    # Wayback captures read, for the citation check
+    pages.MIGRATION,
 )
 
 
@@ -204,8 +209,9 @@ class SQLiteHistory:
 
         ``provisional`` ones (connection-level failures, until the run has ruled out a
         network outage) count as done for a resumed run but are not history yet:
-        ``settle_provisional`` keeps or drops them.
+        ``settle_provisional`` keeps or drops them. Page facts are kept beside them.
         """
+        observations = list(observations)
         rows = [
             (
                 run_id,
@@ -228,6 +234,7 @@ class SQLiteHistory:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            pages.put_pages(self._db, observations)
 
     def settle_provisional(self, run_id: int, *, keep: bool) -> None:
         """The run ruled out an outage (``keep``: they become history) or found one (they
@@ -285,6 +292,7 @@ class SQLiteHistory:
         ):
             if row[0] in wanted:
                 result[row[0]] = _observation(row)
+        pages.attach_pages(self._db, result)
         return result
 
     def status_history(self) -> list[tuple[RunRecord, dict[str, int]]]:
@@ -315,6 +323,15 @@ class SQLiteHistory:
                 "updated_at = excluded.updated_at",
                 (url, info.model_dump_json(), now),
             )
+
+    # -- heads of Wayback captures (the citation check's ``CaptureHeads`` protocol) -----------
+
+    def get_capture_head(self, capture: str) -> CaptureHead | None:
+        return pages.get_capture_head(self._db, capture)
+
+    def put_capture_head(self, head: CaptureHead, now: dt.datetime) -> None:
+        with self._transaction():
+            pages.put_capture_head(self._db, head, now)
 
     # -- soft-404 probes (the checker's ``ProbeCache`` protocol) ---------------------------
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from verifier.archive.capture_choice import cited_period
+from verifier.citation.findings import citation_violations
+from verifier.citation.judge import CitationCheck
 from verifier.events.rules import RuleContext, verdict_violations
 from verifier.history.status import decide_status
 from verifier.models import (
     ArchiveInfo,
     ArchiveState,
+    CitationInfo,
     Event,
     EventReport,
     LoadedEvent,
@@ -103,13 +106,16 @@ def fold_sources(
     *,
     statuses: Mapping[str, object] | None = None,
     judge: Judge | None = None,
+    citation: CitationCheck | None = None,
 ) -> EventReport:
-    """Each source's observation and archive record into the event's report, with the
-    violations they bring; ``statuses`` (from history) override the one-night status."""
+    """Each source's observation, archive record and (with ``citation``) citation verdict
+    into the event's report, with the violations they bring; ``statuses`` (from history)
+    override the one-night status."""
     if loaded.event is None:
         return report
     checked: dict[int, Observation] = {}
     archived: dict[int, ArchiveInfo] = {}
+    cited: dict[int, CitationInfo] = {}
     sources = []
     for source_report, source in zip(report.sources, loaded.event.sources, strict=True):
         update: dict[str, object] = {}
@@ -126,15 +132,21 @@ def fold_sources(
                 checked_at=observation.checked_at,
                 detail=observation.detail,
             )
-        record = archive.get(source_archive_key(source, loaded.event)) if source.url else None
+        key = source_archive_key(source, loaded.event) if source.url else ""
+        record = archive.get(key) if source.url else None
         if record is not None:
             archived[source_report.index] = record
             update["archive"] = record
+        info = citation.judge(source, observation, key) if citation is not None else None
+        if info is not None:
+            cited[source_report.index] = info
+            update["citation"] = info
         sources.append(source_report.model_copy(update=update) if update else source_report)
     violations = [
         *report.violations,
         *(judge or verdict_violations)(ctx, loaded, checked),
         *archive_violations(ctx, loaded, archived),
+        *citation_violations(ctx, loaded, cited),
     ]
     return report.model_copy(
         update={"sources": sources, "violations": violations, "result": result_of(violations)}

@@ -83,7 +83,13 @@ class LinkChecker:
             url_deadline=self._http.url_deadline,
         )
         self._urls = UrlChecker(
-            self._http, self.fetcher, follow, self._probes, clock=clock, on_page=on_page
+            self._http,
+            self.fetcher,
+            follow,
+            self._probes,
+            clock=clock,
+            on_page=on_page,
+            read_pages=settings.citation.enabled,
         )
 
     @property

@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from tenacity import RetryCallState
 
+from verifier.citation.extract import page_facts
+from verifier.citation.facts import PageFacts
 from verifier.config import HttpSettings
-from verifier.models import Observation
+from verifier.models import Observation, Verdict
 from verifier.urls import request_host, under_domain
 from verifier.web.answers import Failure, Outcome, Response
 from verifier.web.classify import classify
@@ -89,8 +91,10 @@ class UrlChecker:
         *,
         clock: Clock = utc_now,
         on_page: PageHook | None = None,
+        read_pages: bool = True,
     ) -> None:
         self._http = http
+        self._read_pages = read_pages
         self._fetcher = fetcher
         self._follow = follow
         self._probes = probes
@@ -122,6 +126,9 @@ class UrlChecker:
         response = outcome.response
         if response is not None and self._on_page is not None:
             self._on_page(url, response)
+        page = None
+        if verdict is Verdict.ALIVE and self._read_pages and response is not None:
+            page = _page_of(response, sibling)
         return Observation(
             url=url,
             verdict=verdict,
@@ -133,6 +140,7 @@ class UrlChecker:
             redirects=list(outcome.chain[1:]),
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             failure=outcome.failure,
+            page=page,
         )
 
     def _head_first(self, host: str) -> bool:
@@ -156,6 +164,16 @@ class UrlChecker:
         pause = host_pause(self._http.retry, response, wall_clock())
         if pause is not None:
             self._fetcher.gate(request_host(response.url)).pause(pause)
+
+
+def _page_of(response: Response, sibling: ProbeFacts | None) -> PageFacts | None:
+    """What a live page says about itself (for the citation check), from the same GET."""
+    if response.method != "GET":
+        return None
+    facts = page_facts(response.body, response.url, response.headers.get("content-type"))
+    if facts is not None and sibling is not None and sibling.title:
+        facts.probe_title = sibling.title
+    return facts
 
 
 def _wants_probe(outcome: Outcome) -> bool:

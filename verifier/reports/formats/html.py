@@ -21,7 +21,17 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
-from verifier.models import EventReport, Result, SourceReport, Status, Verdict
+from verifier.models import CitationVerdict, EventReport, Result, SourceReport, Status, Verdict
+
+CITATION_ORDER = (
+    CitationVerdict.WRONG_PAGE,
+    CitationVerdict.GENERIC_PAGE,
+    CitationVerdict.DATE_MISMATCH,
+    CitationVerdict.DRIFTED,
+    CitationVerdict.UNVERIFIABLE,
+    CitationVerdict.MATCHES,
+)
+"""The citation filter's order: findings first."""
 
 STATUS_ORDER = [status.value for status in Status]
 STATUS_COLORS = {
@@ -104,7 +114,23 @@ def _row(report: EventReport, source: SourceReport) -> dict[str, Any]:
         "archive_note": (archive.detail or "") if archive else "",
         "suggested": bool(archive and archive.suggested),
         "nearest_href": safe_href(archive.nearest_url or archive.resolved_url) if archive else None,
+        "citation": _citation_label(source),
+        "citation_seen": (
+            source.citation.seen.title
+            if source.citation and source.citation.verdict is not CitationVerdict.MATCHES
+            else None
+        ),
+        "citation_detail": source.citation.detail if source.citation else "",
     }
+
+
+def _citation_label(source: SourceReport) -> str:
+    citation = source.citation
+    if citation is None:
+        return ""
+    if citation.reason is not None:
+        return f"{citation.verdict.value}: {citation.reason.value}"
+    return citation.verdict.value
 
 
 def _ordered(keys: set[str], order: Sequence[str]) -> list[str]:
@@ -227,6 +253,7 @@ def render_html(
             "status": ["broken", "suspect", "blocked", "unknown", "ok"],
             "verdict": [verdict.value for verdict in Verdict],
             "result": [Result.FAIL.value, Result.WARN.value, Result.PASS.value],
+            "citation": [verdict.value for verdict in CITATION_ORDER],
         },
     }
     stamp = generated_at.isoformat(timespec="seconds")

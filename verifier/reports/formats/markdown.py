@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verifier.models import EventReport, SourceReport
+from verifier.models import CITATION_FINDINGS, EventReport, SourceReport
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
@@ -45,15 +45,15 @@ def render_event_markdown(report: EventReport) -> str:
     ]
     if report.sources:
         lines += [
-            "| # | source | tier | verdict | status | archive |",
-            "|---|---|---|---|---|---|",
+            "| # | source | tier | verdict | status | archive | citation |",
+            "|---|---|---|---|---|---|---|",
         ]
         for source in report.sources:
             lines.append(
                 f"| {source.index} | {md_link(source.publisher or source.url, source.url)} | "
                 f"{source.effective_tier or '—'} | "
                 f"{source.verdict.value if source.verdict else '—'} | "
-                f"{source.status.value} | {_archive_cell(source)} |"
+                f"{source.status.value} | {_archive_cell(source)} | {_citation_cell(source)} |"
             )
         lines.append("")
     if report.violations:
@@ -78,6 +78,19 @@ def _archive_cell(source: SourceReport) -> str:
     return md_link(label, target.get(archive.state.value, archive.url))
 
 
+def _citation_cell(source: SourceReport) -> str:
+    """The citation verdict, with the page's title beside it when it is not the one cited."""
+    citation = source.citation
+    if citation is None:
+        return "—"
+    label = citation.verdict.value
+    if citation.reason is not None:
+        label += f" ({citation.reason.value})"
+    elif citation.verdict.value != "matches" and citation.seen.title:
+        label += f": page shows “{citation.seen.title}”"
+    return md(label)
+
+
 @dataclass(frozen=True, slots=True)
 class BrokenLink:
     """One broken source, as a maintainer needs it to fix it."""
@@ -88,8 +101,13 @@ class BrokenLink:
     new: bool
 
 
-def render_broken_links(links: Sequence[BrokenLink], generated_at: dt.datetime) -> str:
-    """Broken sources grouped by event, new breakage since the last run first."""
+def render_broken_links(
+    links: Sequence[BrokenLink],
+    generated_at: dt.datetime,
+    reports: Sequence[EventReport] = (),
+) -> str:
+    """Broken sources grouped by event, new breakage since the last run first; then the
+    sources of ``reports`` whose URL answers with another page than the one cited."""
     events = {link.report.event.id for link in links}
     new = [link for link in links if link.new]
     lines = [
@@ -100,9 +118,10 @@ def render_broken_links(links: Sequence[BrokenLink], generated_at: dt.datetime) 
         f"event{'s' if len(events) != 1 else ''} · {len(new)} new since the last run.",
         "",
     ]
+    wrong = _wrong_pages(reports)
     if not links:
-        lines.append("Nothing is broken. 🎉")
-        return "\n".join(lines) + "\n"
+        lines += ["Nothing is broken. 🎉", "", *wrong]
+        return "\n".join(lines).rstrip("\n") + "\n"
     for heading, group in (
         ("New since the last run", new),
         ("Still broken", [link for link in links if not link.new]),
@@ -141,4 +160,36 @@ def render_broken_links(links: Sequence[BrokenLink], generated_at: dt.datetime) 
                     f"{replacement} | {source.line or '—'} |"
                 )
             lines.append("")
-    return "\n".join(lines) + "\n"
+    lines += wrong
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _wrong_pages(reports: Sequence[EventReport]) -> list[str]:
+    """The section of sources that answer, alive, with another page than the one cited."""
+    rows = [
+        (report, source)
+        for report in reports
+        for source in report.sources
+        if source.citation is not None and source.citation.verdict in CITATION_FINDINGS
+    ]
+    if not rows:
+        return []
+    lines = [
+        "## Wrong pages",
+        "",
+        f"{len(rows)} source{'s' if len(rows) != 1 else ''} answer with another page than "
+        "the one cited (fix the URL, or cite the archived page).",
+        "",
+        "| event | source | cited title | the page shows | verdict | line |",
+        "|---|---|---|---|---|---|",
+    ]
+    for report, source in rows:
+        citation = source.citation
+        assert citation is not None
+        lines.append(
+            f"| `{md(report.event.file)}` | {md_link(source.url, source.url)} | "
+            f"{md(citation.cited.title or '—')} | {md(citation.seen.title or '—')} | "
+            f"{citation.verdict.value} | {source.line or '—'} |"
+        )
+    lines.append("")
+    return lines
