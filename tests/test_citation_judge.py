@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from verifier.citation.captures import CaptureWant, known_capture, reading_order
 from verifier.citation.facts import DateSource, PageFacts, PageKind, Seen, SeenDate
 from verifier.citation.judge import CaptureHead, judge_citation, needs_capture
 from verifier.citation.matching import (
@@ -18,7 +19,15 @@ from verifier.citation.matching import (
 )
 from verifier.citation.url_dates import url_date
 from verifier.config import CitationSettings
-from verifier.models import CitationVerdict, Observation, Source, Unverifiable, Verdict
+from verifier.models import (
+    ArchiveInfo,
+    ArchiveState,
+    CitationVerdict,
+    Observation,
+    Source,
+    Unverifiable,
+    Verdict,
+)
 
 SETTINGS = CitationSettings()
 WHEN = dt.datetime(2026, 11, 20, 3, tzinfo=dt.UTC)
@@ -275,3 +284,33 @@ def test_blocked_sources_are_unverifiable_and_dead_ones_are_left_to_liveness() -
 def test_the_check_turned_off_judges_nothing() -> None:
     off = CitationSettings(enabled=False)
     assert judge_citation(source(), alive(page("Council delays railway vote")), off) is None
+
+
+def test_a_script_shell_whose_title_matches_still_matches() -> None:
+    shell = page("Senate passes the harbour pension bill", kind=PageKind.SCRIPT_SHELL)
+    info = judge_citation(source(), alive(shell), SETTINGS)
+    assert info is not None and info.verdict is CitationVerdict.MATCHES
+    other = page("The Mountain Sentinel", site=None, kind=PageKind.SCRIPT_SHELL)
+    info = judge_citation(source(), alive(other), SETTINGS)
+    assert info is not None and info.reason is Unverifiable.SCRIPT_SHELL
+
+
+def test_a_date_of_the_check_day_is_a_masthead_not_the_publication_date() -> None:
+    facts = page("Senate passes the harbour pension bill", published=WHEN.date())
+    info = judge_citation(source(), alive(facts), SETTINGS)
+    assert info is not None and info.verdict is CitationVerdict.MATCHES
+    assert info.seen.date is None
+
+
+def test_captures_the_archive_already_names_are_read_first_and_generic_pages_last() -> None:
+    cited_end = dt.datetime(2021, 2, 3, 23, 59, 59, tzinfo=dt.UTC)
+    named = ArchiveInfo(state=ArchiveState.EXISTING, timestamp="20210201000000")
+    late = ArchiveInfo(state=ArchiveState.EXISTING, timestamp="20220101000000")
+    wants = [
+        CaptureWant("generic", "https://a.example/g", cited_end, None, generic=True),
+        CaptureWant("lookup", "https://a.example/l", cited_end, late),
+        CaptureWant("named", "https://a.example/n", cited_end, named),
+    ]
+    assert known_capture(wants[2], 7) == "20210201000000"
+    assert known_capture(wants[1], 7) is None  # captured long after it was cited
+    assert [w.key for w in reading_order(wants, 7)] == ["named", "lookup", "generic"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_EVENT, git
-from tests.fakes.loopweb import LoopWeb
+from tests.fakes.loopweb import LoopWeb, served_title
 from verifier.cli import ExitCode
 from verifier.config import Settings
 from verifier.events.gate import gate_violations
@@ -240,3 +240,23 @@ def test_gate_severities_come_from_the_configured_rules(
     violations = judge(settings_from(f"[rules.severity]\n{severities}\n"), DEAD_AND_BLOCKED)
     assert hits(violations) == expected
     assert result_of(violations) is result
+
+
+def test_gate_warns_on_the_title_line_when_a_new_source_is_another_page(tmp_path) -> None:
+    with LoopWeb(hosts=3).running_in_thread() as web:
+        repo, events = make_repo(tmp_path, web)
+        right, wrong = web.url(0, "/ok/harbour-pension-bill"), web.url(1, "/ok/railway-vote")
+        (events / "2021-01-04--cited.md").write_text(
+            "---\nid: 2021-01-04--cited\ndate: '2021-01-04'\ntitle: Event\nsources:\n"
+            f"- url: {right}\n  title: {served_title(right)}\n  publisher: A\n  tier: 1\n"
+            f"- url: {wrong}\n  title: Senate passes the harbour pension bill\n"
+            "  publisher: B\n  tier: 2\n---\nBody.\n"
+        )
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "cite")
+        done = gate(repo)
+    annotations = [line for line in done.stdout.splitlines() if "2021-01-04--cited.md" in line]
+    mismatches = [a for a in annotations if "citation-mismatch" in a]
+    assert len(mismatches) == 1, annotations
+    assert mismatches[0].startswith("::warning ")
+    assert "line=11," in mismatches[0]  # the wrong source's title: line

@@ -30,6 +30,7 @@ from verifier.archive.wayback import WaybackClient
 from verifier.archive.wayback_links import is_wayback_url
 from verifier.citation.captures import CaptureHeads, CaptureReader, CaptureWant
 from verifier.citation.judge import CaptureHead, CitationCheck, needs_capture
+from verifier.citation.matching import is_generic_title
 from verifier.config import CitationSettings, Settings
 from verifier.events.discover import changed_event_files, events_folder_of, find_event_files
 from verifier.events.parse import DEFAULT_LIMITS, Skipped, load_event_file
@@ -47,7 +48,7 @@ from verifier.models import (
 )
 from verifier.outcomes import CouldNotCheck, Shortfall
 from verifier.reports.fold import Judge, fold_sources, source_archive_key
-from verifier.urls import is_web_url, normalize_url
+from verifier.urls import host_of, is_web_url, normalize_url
 from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
 
 # -- select ---------------------------------------------------------------------------------
@@ -139,9 +140,16 @@ class Events:
                 period = cited_period(source.date, item.event.date)
                 if period is None or not needs_capture(source, observation, settings):
                     continue
+                assert observation is not None and observation.page is not None
                 key = source_archive_key(source, item.event)
+                generic = is_generic_title(
+                    observation.page, host_of(observation.final_url or observation.url)
+                )
                 wants.setdefault(
-                    key, CaptureWant(key, normalize_url(source.url), period[1], archive.get(key))
+                    key,
+                    CaptureWant(
+                        key, normalize_url(source.url), period[1], archive.get(key), generic
+                    ),
                 )
         return list(wants.values())
 

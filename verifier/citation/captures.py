@@ -58,6 +58,9 @@ class CaptureWant:
     url: str
     cited_end: dt.datetime
     record: ArchiveInfo | None
+    generic: bool = False
+    """The live page is the site's generic page (read last: a home page or a section front
+    is rarely an article that changed)."""
 
 
 def known_capture(want: CaptureWant, after_days: int) -> str | None:
@@ -73,6 +76,13 @@ def known_capture(want: CaptureWant, after_days: int) -> str | None:
         if timestamp and len(timestamp) == 14 and timestamp_datetime(timestamp) <= latest:
             return timestamp
     return None
+
+
+def reading_order(wants: Sequence[CaptureWant], after_days: int) -> list[CaptureWant]:
+    """Cheapest and likeliest first, so a run's budget goes furthest: captures the archive
+    stage already names (one replay each, or none when kept) before those a CDX lookup must
+    find; articles before generic pages."""
+    return sorted(wants, key=lambda want: (known_capture(want, after_days) is None, want.generic))
 
 
 class CaptureReader:
@@ -103,7 +113,7 @@ class CaptureReader:
         """Capture heads by ``CaptureWant.key``, from the store or read now while the run's
         budget lasts; an archive that fails ends the reading (what was read is kept)."""
         heads: dict[str, CaptureHead] = {}
-        for want in wants:
+        for want in reading_order(wants, self._settings.capture_after_days):
             if self._stop is not None and self._stop.is_set():
                 break
             try:

@@ -53,6 +53,10 @@ class DateSource(StrEnum):
     ARTICLE_MODIFIED = "article:modified_time"
 
 
+MODIFIED = frozenset({DateSource.JSON_LD_MODIFIED, DateSource.ARTICLE_MODIFIED})
+"""Dates that say when a page changed, not when it was published."""
+
+
 class Seen(BaseModel):
     """One text read from the page, and where."""
 
@@ -98,6 +102,6 @@ class PageFacts(BaseModel):
     def published(self) -> SeenDate | None:
         """The first date that claims to be the publication date (not a modification)."""
         for seen in self.dates:
-            if seen.source not in (DateSource.JSON_LD_MODIFIED, DateSource.ARTICLE_MODIFIED):
+            if seen.source not in MODIFIED:
                 return seen
         return None

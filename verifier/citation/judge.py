@@ -9,10 +9,11 @@ page changed since it was cited); else the site's home page or a section front i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from verifier.citation.facts import PageFacts, PageKind
+from verifier.citation.facts import MODIFIED, PageFacts, PageKind, SeenDate
 from verifier.citation.matching import (
     best_title,
     cited_title_is_site,
@@ -60,10 +61,23 @@ def cited_of(source: Source) -> Citing:
     return Citing(title=source.title, publisher=source.publisher, date=source.date)
 
 
-def seen_of(page: PageFacts | None) -> Citing:
+def publication_date(page: PageFacts, checked_on: dt.date | None = None) -> SeenDate | None:
+    """The page's publication date: the first date that claims to be one, passing over
+    dates of the day it was checked (a masthead's "today", a feed's build time) — a page
+    cited long before cannot have been published that day."""
+    for seen in page.dates:
+        if seen.source in MODIFIED:
+            continue
+        if checked_on is not None and abs((seen.date - checked_on).days) <= 1:
+            continue
+        return seen
+    return None
+
+
+def seen_of(page: PageFacts | None, checked_on: dt.date | None = None) -> Citing:
     if page is None:
         return Citing()
-    published = page.published
+    published = publication_date(page, checked_on)
     return Citing(
         title=page.titles[0].text if page.titles else None,
         publisher=page.site_names[0].text if page.site_names else None,
@@ -83,7 +97,9 @@ def _unverifiable(
     )
 
 
-def _unverifiable_page(source: Source, page: PageFacts | None) -> CitationInfo | None:
+def _unverifiable_page(
+    source: Source, page: PageFacts | None, settings: CitationSettings
+) -> CitationInfo | None:
     """Why ``page`` cannot be compared with the citation, or None when it can."""
     if page is None:
         return _unverifiable(source, None, Unverifiable.NOT_HTML, "not an HTML page")
@@ -91,13 +107,15 @@ def _unverifiable_page(source: Source, page: PageFacts | None) -> CitationInfo |
         return _unverifiable(
             source, page, Unverifiable.CONSENT_WALL, "a consent wall stands before the page"
         )
-    if page.kind is PageKind.SCRIPT_SHELL:
+    title = (source.title or "").strip()
+    if page.kind is PageKind.SCRIPT_SHELL and not (title and title_matches(source, page, settings)):
+        # an empty document scripts fill in: a title that matches still speaks for it, one
+        # that does not may be the app's title for every page
         return _unverifiable(
             source, page, Unverifiable.SCRIPT_SHELL, "the page is an empty shell scripts fill in"
         )
     if not page.titles:
         return _unverifiable(source, page, Unverifiable.NO_METADATA, "the page names no title")
-    title = (source.title or "").strip()
     if not title or cited_title_is_site(title, source.publisher, source.url):
         return _unverifiable(
             source, page, Unverifiable.NO_CITED_TITLE, "the citation's title names only the site"
@@ -117,7 +135,7 @@ def needs_capture(
     if observation is None or observation.verdict is not Verdict.ALIVE:
         return False
     page = observation.page
-    if page is None or _unverifiable_page(source, page) is not None:
+    if page is None or _unverifiable_page(source, page, settings) is not None:
         return False
     return not title_matches(source, page, settings)
 
@@ -138,13 +156,13 @@ def judge_citation(
     if observation.verdict is not Verdict.ALIVE:
         return None
     page = observation.page
-    cannot = _unverifiable_page(source, page)
+    cannot = _unverifiable_page(source, page, settings)
     if cannot is not None:
         return cannot
     assert page is not None
     url = observation.final_url or source.url
     match = best_title(source.title or "", page.titles)
-    seen = seen_of(page)
+    seen = seen_of(page, observation.checked_at.date())
     if match.seen is not None and match.score >= settings.title_match:
         seen = seen.model_copy(update={"title": match.seen.text})
     info = CitationInfo(
@@ -157,7 +175,9 @@ def judge_citation(
         ),
     )
     if match.seen is not None and match.score >= settings.title_match:
-        return _dated(source, page, settings, info, match.seen.source)
+        return _dated(
+            source, page, settings, info, where=match.seen.source, checked_at=observation.checked_at
+        )
     read_capture = capture is not None and capture.facts is not None
     if capture is not None and capture.facts is not None:
         info.capture_url, info.capture_title = capture.url, seen_of(capture.facts).title
@@ -183,10 +203,16 @@ def judge_citation(
 
 
 def _dated(
-    source: Source, page: PageFacts, settings: CitationSettings, info: CitationInfo, where: str
+    source: Source,
+    page: PageFacts,
+    settings: CitationSettings,
+    info: CitationInfo,
+    *,
+    where: str,
+    checked_at: dt.datetime,
 ) -> CitationInfo:
     """A matching page: ``matches``, or ``date-mismatch`` when its date is far off."""
-    published = page.published
+    published = publication_date(page, checked_at.date())
     apart = days_apart(source.date, published.date if published is not None else None)
     if apart is not None and published is not None and apart > settings.date_mismatch_days:
         info.verdict = CitationVerdict.DATE_MISMATCH
