@@ -386,6 +386,32 @@ def test_time_without_a_readable_datetime_is_passed_over() -> None:
     assert dates(facts) == [(DateSource.TIME, FEB_3)]
 
 
+MASTHEAD = '<header><time class="masthead-date" datetime="2024-06-01">Saturday</time></header>'
+
+
+@pytest.mark.parametrize(
+    "logo",
+    ["", '<h1 class="logo"><a href="/">Example News</a></h1>'],
+)
+def test_time_before_the_heading_is_a_masthead_not_the_page_date(logo: str) -> None:
+    facts = facts_of(
+        meta("og:site_name", "Example News"),
+        logo + MASTHEAD + '<article><h1>Senate passes bill</h1><time datetime="2021-02-03">'
+        "Feb 3</time></article>",
+    )
+    assert dates(facts) == [(DateSource.TIME, FEB_3)]
+
+
+def test_time_only_before_the_heading_is_not_read() -> None:
+    facts = facts_of(body=MASTHEAD + "<h1>Senate passes bill</h1>" + ARTICLE_TEXT)
+    assert facts.dates == []
+
+
+def test_time_is_read_anywhere_in_a_page_without_a_heading() -> None:
+    facts = facts_of(body=MASTHEAD + ARTICLE_TEXT)
+    assert dates(facts) == [(DateSource.TIME, TODAY)]
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -739,11 +765,55 @@ def test_script_shell_that_is_mostly_script() -> None:
     assert facts.kind == PageKind.SCRIPT_SHELL
 
 
-def test_small_real_page_is_not_a_script_shell() -> None:
+@pytest.mark.parametrize("mount", ['<div id="app"></div>', "<app-root></app-root>"])
+def test_script_shell_titled_with_an_unknown_site_name_keeps_its_title(mount: str) -> None:
+    facts = facts_of(
+        title("The Mountain Sentinel") + SPA_SCRIPT,
+        "<noscript>You need to enable JavaScript to run this app.</noscript>"
+        + mount
+        + '<script>window.__CONFIG__={"api":"/api/v2"}</script>',
+    )
+    assert facts.kind == PageKind.SCRIPT_SHELL
+    assert titles(facts) == [(TitleSource.TITLE, "The Mountain Sentinel")]
+
+
+def test_titled_page_without_a_heading_over_an_empty_mount_is_a_script_shell() -> None:
+    # a line of text beside the mount may be the app's own chrome: the judge still accepts
+    # the title when it matches the citation
     facts = facts_of(
         title("Office hours") + SPA_SCRIPT,
         '<div id="root"></div><p>Open Monday to Friday, 9 to 5.</p>',
     )
+    assert facts.kind == PageKind.SCRIPT_SHELL
+    assert titles(facts) == [(TitleSource.TITLE, "Office hours")]
+
+
+def test_page_cut_before_its_end_is_not_a_script_shell() -> None:
+    start = "<html><head><title>Senate passes bill</title><script>" + "boot({a: 1});" * 200
+    whole = start + '</script></head><body><div id="root"></div></body></html>'
+    cut = page_facts(start.encode(), URL, "text/html", today=TODAY)
+    shell = page_facts(whole.encode(), URL, "text/html", today=TODAY)
+    assert cut is not None and shell is not None
+    assert (cut.kind, shell.kind) == (PageKind.ARTICLE, PageKind.SCRIPT_SHELL)
+
+
+def test_small_real_page_with_a_heading_is_an_article() -> None:
+    facts = facts_of(
+        title("Office hours") + SPA_SCRIPT,
+        '<div id="root"></div><h1>Office hours</h1><p>Open Monday to Friday, 9 to 5.</p>',
+    )
+    assert facts.kind == PageKind.ARTICLE
+
+
+@pytest.mark.parametrize(
+    "named_by",
+    [
+        meta("og:title", "Office hours"),
+        ld({"@type": "WebPage", "name": "Office hours"}),
+    ],
+)
+def test_small_page_named_by_its_metadata_is_an_article(named_by: str) -> None:
+    facts = facts_of(title("Office hours") + named_by + SPA_SCRIPT, '<div id="root"></div>')
     assert facts.kind == PageKind.ARTICLE
 
 
@@ -754,3 +824,14 @@ def test_untitled_page_with_a_heading_is_not_a_script_shell() -> None:
 
 def test_untitled_page_without_scripts_is_not_a_script_shell() -> None:
     assert facts_of(body="<p>Hello.</p>").kind == PageKind.ARTICLE
+
+
+def test_control_characters_from_a_page_never_reach_the_facts() -> None:
+    facts = page_facts(
+        b"<html><head><title>Senate \x1b[31mpasses\x07 bill\x00</title></head><body></body></html>",
+        "https://a.example/x",
+    )
+    assert facts is not None
+    [title] = [seen.text for seen in facts.titles]
+    assert title.startswith("Senate [31mpasses bill")  # the parser shows a NUL as U+FFFD
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in title)

@@ -81,7 +81,8 @@ class PageKind(StrEnum):
     ARTICLE = "article"
     """An ordinary page: its facts speak for it."""
     SCRIPT_SHELL = "script-shell"
-    """An empty document that scripts fill in (a single-page app): no title, no text."""
+    """An empty document that scripts fill in (a single-page app): no heading, no text; its
+    title, if any, may be the app's for every page."""
     CONSENT_WALL = "consent-wall"
     """A cookie or consent interstitial stands where the page should be."""
 
