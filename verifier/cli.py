@@ -21,10 +21,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from verifier import __version__
+from verifier.cli_parser import build_parser
 from verifier.commands.check import check_offline
+from verifier.commands.findings import narrowed, read_baseline, record_baseline
 from verifier.commands.preflight import HistoryUse, preflight
-from verifier.config import load_settings
+from verifier.config import Settings, load_settings
 from verifier.errors import (
     CannotWriteError,
     ConfigError,
@@ -32,12 +33,14 @@ from verifier.errors import (
     UsageError,
     VerifierError,
 )
-from verifier.outcomes import CouldNotCheck, Shortfall
+from verifier.outcomes import CheckOutcome, CouldNotCheck, Shortfall
 from verifier.reports.formats.github import render_github
 from verifier.reports.formats.json_format import render_json
 from verifier.reports.formats.junit import render_junit
+from verifier.reports.formats.statistics import render_statistics
 from verifier.reports.formats.step_summary import render_step_summary
 from verifier.reports.formats.text import archive_summary_line, render_text, run_summary_line
+from verifier.reports.selection import rule_statistics
 from verifier.reports.summary import summarize
 
 if TYPE_CHECKING:
@@ -55,100 +58,6 @@ class ExitCode(IntEnum):
     USAGE = 2  # the command line or the configuration (a path of the wrong kind included)
     COULD_NOT_CHECK = 3  # could not run or check: outage, archive down, unwritable, locked
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, the shell's convention
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="verifier",
-        description="Verify the sources of timeline events: tier rules, liveness, archives.",
-    )
-    parser.add_argument("--version", action="version", version=f"verifier {__version__}")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="configuration file (default: ./config.toml when present)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    check = commands.add_parser(
-        "check",
-        help="check events (tier rules; sources too unless --offline)",
-        description=(
-            "Check events: the tier rules, then (unless --offline) every source URL. "
-            "Exit 0 pass, 1 fail, 2 usage or configuration error, 3 could not check "
-            "(network outage, archive unreachable, history not writable), 130 Ctrl-C."
-        ),
-    )
-    check.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        help="event files or folders (default: the configured events folder)",
-    )
-    check.add_argument(
-        "--changed-since",
-        metavar="GIT_REF",
-        help="only event files added or modified in GIT_REF...HEAD",
-    )
-    check.add_argument(
-        "--offline", action="store_true", help="apply the tier rules only; send no request"
-    )
-    check.add_argument(
-        "--format",
-        choices=("text", "json", "github", "junit"),
-        default="text",
-        help="output format (default: text)",
-    )
-    check.add_argument(
-        "--verbose", "-v", action="store_true", help="text format: list passing events too"
-    )
-    run = commands.add_parser(
-        "run",
-        help="the nightly job: check due sources with history, archive, write reports",
-        description=(
-            "The nightly run: every event, the URLs due for a check (new, failing, or past "
-            "their TTL), archiving, history, and the reports folder. Resumes a run that was "
-            "killed. Exit 0 done, 1 an event fails, 2 usage or configuration error, 3 could "
-            "not check or run (outage, archive unreachable, interrupted, not writable)."
-        ),
-    )
-    run.add_argument("--full", action="store_true", help="recheck every URL, whatever its TTL")
-    run.add_argument("--log-file", type=Path, help="append the run's log here as JSON lines")
-    run.add_argument("--now", type=_moment, help=argparse.SUPPRESS)  # replay a night in tests
-
-    commands.add_parser(
-        "schedule",
-        help="daemon: run the nightly job on the configured schedule until stopped",
-        description=(
-            "Run the nightly job on the [schedule] of the configuration (cron fields, time "
-            "zone). A missed night runs once at start; SIGTERM lets the current run reach a "
-            "checkpoint, then exits (the next start resumes it)."
-        ),
-    )
-
-    archive = commands.add_parser(
-        "archive",
-        help="check sources and their archive links; with --write, fix the event files",
-        description=(
-            "Check the selected events' sources and archive state (fabricated links, missing "
-            "captures). With --write, insert or fix archive_url lines in the event files — "
-            "nothing else in them changes."
-        ),
-    )
-    archive.add_argument("paths", nargs="*", type=Path, help="event files or folders")
-    archive.add_argument(
-        "--write", action="store_true", help="write archive_url fixes into the event files"
-    )
-    return parser
-
-
-def _moment(text: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Outcome(Protocol):
@@ -213,41 +122,68 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
         return result
 
 
-def run_check(args: argparse.Namespace) -> ExitCode:
-    settings = load_settings(args.config)
-    if not args.offline:
+def _settings_for(args: argparse.Namespace) -> Settings:
+    ref = getattr(args, "config_from_ref", None)
+    if ref:
+        from verifier.config_ref import load_settings_at_ref
+
+        return load_settings_at_ref(ref, args.config)
+    return load_settings(args.config)
+
+
+def _checked(
+    args: argparse.Namespace, settings: Settings, *, offline: bool, changed_since: str | None
+) -> CheckOutcome:
+    """The check the arguments ask for: offline rules, the online check, or the PR gate."""
+    if offline:
+        outcome = check_offline(settings, args.paths, changed_since)
+    else:
         from verifier.commands.check import check_changed, check_online
         from verifier.commands.progress import ProgressReporter, show_progress
 
         # Online checks keep archive knowledge in the history; the gate only reads it.
-        gate = args.changed_since is not None
+        gate = changed_since is not None
         preflight(
             settings, reports=False, history=HistoryUse.IF_PRESENT if gate else HistoryUse.STORE
         )
-    if args.offline:
-        outcome = check_offline(settings, args.paths, args.changed_since)
-    elif args.changed_since is not None:
-        outcome = run_async(check_changed(settings, args.paths, args.changed_since))
-    else:
-        with ProgressReporter(enabled=show_progress()) as progress:
-            outcome = run_async(
-                check_online(
-                    settings,
-                    args.paths,
-                    args.changed_since,
-                    on_start=progress.start,
-                    on_result=progress.advance,
+        if changed_since is not None:
+            outcome = run_async(check_changed(settings, args.paths, changed_since))
+        else:
+            with ProgressReporter(enabled=show_progress()) as progress:
+                outcome = run_async(
+                    check_online(
+                        settings,
+                        args.paths,
+                        on_start=progress.start,
+                        on_result=progress.advance,
+                    )
                 )
-            )
         for notice in outcome.notices:
             print(f"verifier: {notice}", file=sys.stderr)
+    if changed_since is None and not outcome.reports and not outcome.skipped:
+        where = ", ".join(map(str, args.paths)) or str(settings.resolve(settings.paths.events))
+        raise UsageError(f"no event files in {where}")
+    return outcome
+
+
+def run_check(args: argparse.Namespace) -> ExitCode:
+    settings = _settings_for(args)
+    if args.dump:
+        return _dump(settings, args.paths, args.changed_since)
+    outcome = _checked(args, settings, offline=args.offline, changed_since=args.changed_since)
     say_could_not_check(outcome)
+    baseline = None if args.no_baseline else read_baseline(settings, args.config_from_ref)
+    outcome.reports = narrowed(
+        outcome.reports, select=args.select, ignore=args.ignore, baseline=baseline
+    )
     summary = summarize(
         outcome.reports,
         skipped=len(outcome.skipped),
         could_not_check=outcome.outage or outcome.archive_down,
     )
-    if args.format == "json":
+    if args.statistics:
+        sys.stdout.write(render_statistics(rule_statistics(outcome.reports)))
+    elif args.format == "json":
         sys.stdout.write(render_json(outcome.reports, summary))
     elif args.format == "github":
         sys.stdout.write(render_github(outcome.reports, summary))
@@ -262,6 +198,29 @@ def run_check(args: argparse.Namespace) -> ExitCode:
         with open(step_summary, "a", encoding="utf-8") as stream:
             stream.write(render_step_summary(outcome.reports, summary))
     return exit_code_for(outcome)
+
+
+def _dump(settings: Settings, paths: Sequence[Path], changed_since: str | None) -> ExitCode:
+    """The URLs a check would request, one per line, in first-cited order; nothing is sent."""
+    from verifier.stages import load_events, select_files
+
+    events = load_events(settings, select_files(settings, paths, changed_since))
+    for url in events.urls():
+        print(url)
+    return ExitCode.PASSED
+
+
+def run_baseline(args: argparse.Namespace) -> ExitCode:
+    settings = load_settings(args.config)
+    outcome = _checked(args, settings, offline=not args.online, changed_since=None)
+    say_could_not_check(outcome)
+    if outcome.could_not_check:
+        return exit_code_for(outcome)  # a baseline of an outage would record nothing true
+    reports = narrowed(outcome.reports, select=args.select, ignore=args.ignore)
+    path, count = record_baseline(settings, reports)
+    events = sum(1 for report in reports if report.violations)
+    print(f"recorded {count} finding{'s' if count != 1 else ''} in {events} events to {path}")
+    return ExitCode.PASSED
 
 
 def run_nightly(args: argparse.Namespace) -> ExitCode:
@@ -342,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": run_check,
         "run": run_nightly,
         "archive": run_archive,
+        "baseline": run_baseline,
         "schedule": run_schedule,
     }
     try:

@@ -32,6 +32,7 @@ from verifier.config_sections import (
     Section,
     SecuritySettings,
     SeverityName,
+    SourcesSettings,
     WaybackSettings,
 )
 from verifier.errors import ConfigError
@@ -55,6 +56,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "SeverityName",
+    "SourcesSettings",
     "WaybackSettings",
     "load_settings",
 ]
@@ -72,6 +74,7 @@ class Settings(Section):
     history: HistorySettings = HistorySettings()
     schedule: ScheduleSettings = ScheduleSettings()
     citation: CitationSettings = CitationSettings()
+    sources: SourcesSettings = SourcesSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -111,14 +114,60 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
 
 
+CONFIG_NAMES = ("verifier.toml", "pyproject.toml", "config.toml")
+"""Where settings are looked for, in each folder from the working one up to the
+repository's root: our own file, ``[tool.verifier]`` in ``pyproject.toml``, then a
+``config.toml`` whose tables are all ours (a Hugo or Jekyll site's own is not)."""
+
+
+def _section_names() -> frozenset[str]:
+    return frozenset(name for name in Settings.model_fields if name != "base_dir")
+
+
+def settings_table(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The verifier's settings in a parsed file called ``name``, or None when it holds none."""
+    if name == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("verifier") if isinstance(tool, dict) else None
+        return table if isinstance(table, dict) else None
+    if name == "config.toml" and (not data or not set(data) <= _section_names()):
+        return None  # another program's config.toml (a static site's, say)
+    return data
+
+
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest configuration from ``start`` (the working folder) up to the repository
+    root (the folder holding ``.git``) or the filesystem's root, with its settings table."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        for name in CONFIG_NAMES:
+            path = candidate / name
+            if path.is_file():
+                table = settings_table(name, _read_toml(path))
+                if table is not None:
+                    return path, table
+        if (candidate / ".git").exists():
+            break
+    return None
+
+
 def load_settings(path: Path | None = None) -> Settings:
-    """Read settings from ``path``, or ``./config.toml`` when present, else the defaults."""
+    """Settings from ``path`` (a ``verifier.toml``/``config.toml``, or a ``pyproject.toml``'s
+    ``[tool.verifier]``); without one, the nearest found (``find_config``), else defaults."""
     if path is None:
-        default = Path("config.toml")
-        if not default.is_file():
+        found = find_config()
+        if found is None:
             return Settings()
-        path = default
-    data = _read_toml(path)
+        path, data = found
+    else:
+        data = _read_toml(path)
+        if path.name == "pyproject.toml":
+            data = settings_table(path.name, data) or {}
+    return settings_from(data, path)
+
+
+def settings_from(data: dict[str, Any], path: Path) -> Settings:
+    """Validated settings from one parsed table; errors name ``path``."""
     try:
         return Settings.model_validate({**data, "base_dir": path.parent})
     except ValidationError as exc:

@@ -7,11 +7,15 @@ key (``tests/test_config.py`` keeps the two in step).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from verifier.urls import host_of, under_domain
 
 SeverityName = Literal["error", "warning", "off"]
 
@@ -23,8 +27,10 @@ class Section(BaseModel):
 
 
 class PathsSettings(Section):
-    events: Path = Path("examples/events")
+    events: Path = Path("events")
     reports: Path = Path("reports")
+    baseline: Path = Path("verifier-baseline.json")
+    """Findings recorded by ``verifier baseline``; ``check`` leaves them out when it exists."""
 
 
 class LimitsSettings(Section):
@@ -143,6 +149,43 @@ class HistorySettings(Section):
     failing_ttl_hours: Annotated[float, Field(ge=0)] = 20.0
     lookback_days: Annotated[int, Field(ge=1)] = 90
     path: Path = Path(".verifier/history.sqlite3")
+
+
+class SourcesSettings(Section):
+    """Which sources are checked, and which answers count as alive (as lychee's
+    ``exclude``/``accept``): for sites known to refuse scripts, intranet links, and the like."""
+
+    exclude: tuple[str, ...] = ()
+    """Regular expressions searched in each URL: a matching source is neither checked nor
+    archived (the offline rules still apply)."""
+    exclude_hosts: tuple[str, ...] = ()
+    """Hosts whose URLs (their subdomains' too) are neither checked nor archived."""
+    accept: tuple[Annotated[int, Field(ge=100, le=999)], ...] = ()
+    """HTTP statuses that count as ``alive`` (e.g. 403 for a site that refuses every script)."""
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> SourcesSettings:
+        for pattern in self.exclude:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                message = f"exclude pattern {pattern!r} is not a regular expression: {exc}"
+                raise ValueError(message) from exc
+        return self
+
+    def excludes(self, url: str) -> bool:
+        """Whether ``url`` is left out of checking and archiving."""
+        if self.exclude and any(_compiled(p).search(url) for p in self.exclude):
+            return True
+        if self.exclude_hosts:
+            host = host_of(url)
+            return any(under_domain(host, name) for name in self.exclude_hosts)
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 class CitationSettings(Section):

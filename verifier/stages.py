@@ -31,7 +31,7 @@ from verifier.archive.wayback_links import is_wayback_url
 from verifier.citation.captures import CaptureHeads, CaptureReader, CaptureWant
 from verifier.citation.judge import CaptureHead, CitationCheck, needs_capture
 from verifier.citation.matching import is_generic_title
-from verifier.config import CitationSettings, Settings
+from verifier.config import CitationSettings, Settings, SourcesSettings
 from verifier.events.discover import changed_event_files, events_folder_of, find_event_files
 from verifier.events.parse import DEFAULT_LIMITS, Skipped, load_event_file
 from verifier.events.rules import RuleContext, check_rules, declared_tier
@@ -48,6 +48,7 @@ from verifier.models import (
 )
 from verifier.outcomes import CouldNotCheck, Shortfall
 from verifier.reports.fold import Judge, fold_sources, source_archive_key
+from verifier.reports.selection import ignored_in, without_rules
 from verifier.urls import host_of, is_web_url, normalize_url
 from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
 
@@ -89,13 +90,19 @@ class Events:
     loaded: list[LoadedEvent] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     offline: list[EventReport] = field(default_factory=list)  # one per loaded event
+    sources: SourcesSettings = field(default_factory=SourcesSettings)
 
     def urls(self) -> list[str]:
-        """Every distinct checkable source URL, normalised, in first-cited order."""
-        return web_urls(self.loaded)
+        """Every distinct checkable source URL, normalised, in first-cited order (those
+        ``[sources]`` excludes left out)."""
+        return [url for url in web_urls(self.loaded) if not self.sources.excludes(url)]
 
     def archive_tasks(self) -> list[ArchiveTask]:
-        return archive_tasks(self.ctx, self.loaded)
+        return [
+            task
+            for task in archive_tasks(self.ctx, self.loaded)
+            if not self.sources.excludes(task.url)
+        ]
 
     def fold(
         self,
@@ -203,6 +210,7 @@ def load_events(settings: Settings, files: Sequence[Path], *, parallel: bool = F
         [item for item, _ in pairs],
         [skipped for _, part_skipped, _ in parts for skipped in part_skipped],
         [report for _, report in pairs],
+        settings.sources,
     )
 
 
@@ -224,18 +232,20 @@ def _load_forked_chunk(
 
 def _load_chunk(ctx: RuleContext, settings: Settings, files: Sequence[Path]) -> Events:
     loaded, skipped = load_all(files, settings)
-    return Events(ctx, loaded, skipped, [offline_report(ctx, item) for item in loaded])
+    offline = [offline_report(ctx, item) for item in loaded]
+    return Events(ctx, loaded, skipped, offline, settings.sources)
 
 
 def offline_report(ctx: RuleContext, loaded: LoadedEvent) -> EventReport:
     """The event's report under the tier rules alone."""
     violations = check_rules(ctx, loaded)
-    return EventReport(
+    report = EventReport(
         event=event_summary(loaded),
         result=result_of(violations),
         sources=_source_reports(ctx, loaded),
         violations=violations,
     )
+    return without_rules(report, ignored_in(loaded.raw))
 
 
 def event_summary(loaded: LoadedEvent) -> EventSummary:

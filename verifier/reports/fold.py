@@ -22,6 +22,7 @@ from verifier.models import (
     Violation,
     result_of,
 )
+from verifier.reports.selection import ignored_in, without_rules
 from verifier.urls import normalize_url
 
 Judge = Callable[[RuleContext, LoadedEvent, Mapping[int, Observation]], list[Violation]]
@@ -148,6 +149,7 @@ def fold_sources(
         *archive_violations(ctx, loaded, archived),
         *citation_violations(ctx, loaded, cited),
     ]
-    return report.model_copy(
+    folded = report.model_copy(
         update={"sources": sources, "violations": violations, "result": result_of(violations)}
     )
+    return without_rules(folded, ignored_in(loaded.raw))

@@ -7,6 +7,7 @@ Nothing here awaits or touches the network; the checker gathers an ``Outcome`` a
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import assert_never
 
 from verifier.models import Verdict
@@ -55,14 +56,19 @@ def bot_wall(response: Response) -> str | None:
     return None
 
 
-def classify(outcome: Outcome, sibling: ProbeFacts | None = None) -> tuple[Verdict, str]:
+def classify(
+    outcome: Outcome, sibling: ProbeFacts | None = None, accept: Collection[int] = ()
+) -> tuple[Verdict, str]:
     """The verdict on a URL from its final outcome (after retries) and, for a 2xx page,
-    the answer of a random sibling path on the same host."""
+    the answer of a random sibling path on the same host; a status in ``accept`` (the
+    user's ``[sources] accept``) is alive whatever else it says."""
     if outcome.failure is not None:
         return _classify_failure(outcome.failure, outcome.detail)
     response = outcome.response
     assert response is not None
     status = response.status
+    if status in accept:
+        return Verdict.ALIVE, f"HTTP {status} (accepted by [sources] accept)"
     wall = bot_wall(response)
     if wall is not None:
         return Verdict.BLOCKED, wall

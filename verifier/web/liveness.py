@@ -90,6 +90,7 @@ class LinkChecker:
             clock=clock,
             on_page=on_page,
             read_pages=settings.citation.enabled,
+            accept=frozenset(settings.sources.accept),
         )
 
     @property

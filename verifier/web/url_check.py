@@ -92,9 +92,11 @@ class UrlChecker:
         clock: Clock = utc_now,
         on_page: PageHook | None = None,
         read_pages: bool = True,
+        accept: frozenset[int] = frozenset(),
     ) -> None:
         self._http = http
         self._read_pages = read_pages
+        self._accept = accept
         self._fetcher = fetcher
         self._follow = follow
         self._probes = probes
@@ -122,7 +124,7 @@ class UrlChecker:
                 sibling = await self._probes.within(outcome.response.url, budget)
         finally:
             CURRENT_BUDGET.reset(token)
-        verdict, detail = classify(outcome, sibling)
+        verdict, detail = classify(outcome, sibling, self._accept)
         response = outcome.response
         if response is not None and self._on_page is not None:
             self._on_page(url, response)
