@@ -251,3 +251,24 @@ def test_progress_is_quiet_in_ci_and_counts_failures() -> None:
     for verdict in (Verdict.ALIVE, Verdict.DEAD, Verdict.BLOCKED, Verdict.UNREACHABLE):
         progress.advance(Observation(url="https://a.example/", verdict=verdict, checked_at=now))
     assert (progress.checked, progress.failing) == (4, 2)
+
+
+def test_a_shallow_checkout_says_how_to_fetch_the_base(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    write_event(origin / "events", "2021-02-03--good")
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "one")
+    git(origin, "checkout", "-qb", "pr")
+    write_event(origin / "events", "2021-02-03--new")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "two")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--branch", "pr", f"file://{origin}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    done = cli(clone, "check", "--offline", "--changed-since", "origin/main")
+    assert done.returncode == ExitCode.USAGE
+    assert "fetch-depth: 0" in done.stderr

@@ -115,6 +115,19 @@ def _git(args: list[str], cwd: Path) -> str:
     except subprocess.TimeoutExpired as exc:
         raise UsageError(f"git {' '.join(args)} timed out") from exc
     if completed.returncode != 0:
-        message = completed.stderr.strip().splitlines()[-1:] or ["failed"]
-        raise UsageError(f"git {' '.join(args[:2])}: {message[0]}")
+        message = (completed.stderr.strip().splitlines()[-1:] or ["failed"])[0]
+        raise UsageError(f"git {' '.join(args[:2])}: {message}{_history_hint(message)}")
     return completed.stdout
+
+
+SHALLOW_SIGNS = ("no merge base", "bad revision", "unknown revision", "not a valid object name")
+
+
+def _history_hint(message: str) -> str:
+    """What to do when the checkout lacks the history the gate compares with."""
+    if not any(sign in message for sign in SHALLOW_SIGNS):
+        return ""
+    return (
+        " (the checkout lacks the base branch or its history: fetch it, e.g. "
+        "actions/checkout with fetch-depth: 0, or git fetch --unshallow origin <base>)"
+    )
