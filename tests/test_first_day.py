@@ -20,7 +20,17 @@ from verifier.cli import ExitCode, main
 from verifier.commands.progress import ProgressReporter, in_ci
 from verifier.config import find_config, load_settings
 from verifier.config_sections import SourcesSettings
-from verifier.models import Observation, Verdict
+from verifier.models import (
+    EventReport,
+    EventSummary,
+    Observation,
+    Result,
+    Severity,
+    Verdict,
+    Violation,
+)
+from verifier.reports.formats.text import render_text
+from verifier.reports.summary import summarize
 from verifier.web.answers import Outcome, Response
 from verifier.web.classify import classify
 
@@ -272,3 +282,34 @@ def test_a_shallow_checkout_says_how_to_fetch_the_base(tmp_path: Path) -> None:
     done = cli(clone, "check", "--offline", "--changed-since", "origin/main")
     assert done.returncode == ExitCode.USAGE
     assert "fetch-depth: 0" in done.stderr
+
+
+def test_text_findings_are_path_line_col_lines_coloured_only_for_a_terminal() -> None:
+    report = EventReport(
+        event=EventSummary(id="e", file="events/e.md"),
+        result=Result.FAIL,
+        violations=[
+            Violation(rule="url-valid", severity=Severity.ERROR, message="bad\x1b[2J", line=7),
+            Violation(rule="schema", severity=Severity.WARNING, message="whole file"),
+        ],
+    )
+    plain = render_text([report], summarize([report])).splitlines()
+    assert plain[:3] == [
+        "events/e.md  [fail]",
+        "events/e.md: warning schema  whole file",
+        "events/e.md:7:1: error   url-valid  bad\\x1b[2J",
+    ]
+    coloured = render_text([report], summarize([report]), colour=True)
+    assert "\x1b[31merror\x1b[0m" in coloured and "\x1b[2J" not in coloured
+
+
+def test_a_lone_surrogate_in_a_json_event_is_replaced_not_a_crash(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "2021-02-03--s.json").write_text(
+        '{"id": "2021-02-03--s", "date": "2021-02-03", "title": "bad \\ud800 title"}'
+    )
+    done = cli(tmp_path, "check", "--offline", "--format", "json")
+    assert done.returncode == ExitCode.FAILED, done.stderr  # no sources: an error, no crash
+    [event] = json.loads(done.stdout)["events"]
+    assert event["event"]["title"] == "bad \ufffd title"

@@ -39,7 +39,12 @@ from verifier.reports.formats.json_format import render_json
 from verifier.reports.formats.junit import render_junit
 from verifier.reports.formats.statistics import render_statistics
 from verifier.reports.formats.step_summary import render_step_summary
-from verifier.reports.formats.text import archive_summary_line, render_text, run_summary_line
+from verifier.reports.formats.text import (
+    archive_summary_line,
+    render_text,
+    run_summary_line,
+    terminal_safe,
+)
 from verifier.reports.selection import rule_statistics
 from verifier.reports.summary import summarize
 
@@ -84,7 +89,7 @@ def exit_code_for(outcome: Outcome) -> ExitCode:
 
 def say_could_not_check(outcome: Outcome) -> None:
     for item in outcome.could_not_check:
-        print(f"verifier: {item.message}", file=sys.stderr)
+        print(terminal_safe(f"verifier: {item.message}"), file=sys.stderr)
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -159,7 +164,7 @@ def _checked(
                     )
                 )
         for notice in outcome.notices:
-            print(f"verifier: {notice}", file=sys.stderr)
+            print(terminal_safe(f"verifier: {notice}"), file=sys.stderr)
     if changed_since is None and not outcome.reports and not outcome.skipped:
         where = ", ".join(map(str, args.paths)) or str(settings.resolve(settings.paths.events))
         raise UsageError(f"no event files in {where}")
@@ -191,8 +196,9 @@ def run_check(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(render_junit(outcome.reports, summary))
     else:
         for skipped in outcome.skipped:
-            print(f"note: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-        sys.stdout.write(render_text(outcome.reports, summary, verbose=args.verbose))
+            print(terminal_safe(f"note: skipped {skipped.path}: {skipped.reason}"), file=sys.stderr)
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(render_text(outcome.reports, summary, verbose=args.verbose, colour=colour))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as stream:
@@ -250,7 +256,7 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
             LOGGER.removeHandler(handler)
             handler.close()
     for notice in outcome.notices:
-        print(f"verifier: {notice}", file=sys.stderr)
+        print(terminal_safe(f"verifier: {notice}"), file=sys.stderr)
     print(run_summary_line(outcome, settings.resolve(settings.paths.reports)))
     say_could_not_check(outcome)
     return exit_code_for(outcome)
@@ -263,9 +269,9 @@ def run_archive(args: argparse.Namespace) -> ExitCode:
     preflight(settings, reports=False, history=HistoryUse.STORE)
     result = run_async(archive_events(settings, args.paths, write=args.write))
     for notice in result.notices:
-        print(f"verifier: {notice}", file=sys.stderr)
+        print(terminal_safe(f"verifier: {notice}"), file=sys.stderr)
     for path, error in result.errors:
-        print(f"verifier: {path}: {error}", file=sys.stderr)
+        print(terminal_safe(f"verifier: {path}: {error}"), file=sys.stderr)
     say_could_not_check(result)
     written = result.files_written if args.write else None
     print(archive_summary_line(result.states, result.edits, result.edit_reasons, written))
@@ -311,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("verifier: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except (ConfigError, UsageError) as exc:
-        print(f"verifier: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"verifier: error: {exc}"), file=sys.stderr)
         return ExitCode.USAGE
     except (RunLockedError, CannotWriteError) as exc:
         print(f"verifier: {exc}", file=sys.stderr)

@@ -335,7 +335,11 @@ async def read_captures(
     if not wants or not settings.citation.enabled or not settings.wayback.enabled:
         return {}, []
     wayback = WaybackClient(
-        settings.wayback, settings.http.user_agent, wayback_transport, stop=stop
+        settings.wayback,
+        settings.http.user_agent,
+        wayback_transport,
+        stop=stop,
+        security=settings.security,
     )
     reader = CaptureReader(
         settings.citation,
@@ -412,7 +416,11 @@ async def check_sources(
 
     tasks = tasks if settings.wayback.enabled else []
     wayback = WaybackClient(
-        settings.wayback, settings.http.user_agent, wayback_transport, stop=stop
+        settings.wayback,
+        settings.http.user_agent,
+        wayback_transport,
+        stop=stop,
+        security=settings.security,
     )
     archiver = Archiver(
         settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop

@@ -9,6 +9,11 @@ requests, never a burst above the budget), a 429 (recognised by having no
 ``Memento-Datetime``) cools the whole family down for ``Retry-After`` or the configured time,
 captures share a cap on concurrent sessions, and keys come from environment variables and
 are never logged or shown.
+
+Its endpoints come from ``config.toml``, which a pull request can change, so without an
+injected transport every request goes through the checker's network policy
+(``verifier.web.transport.policy_transport``): an endpoint on a loopback, private or
+metadata address is refused as a source URL would be (``WaybackUnavailable``).
 """
 
 from __future__ import annotations
@@ -35,9 +40,12 @@ from verifier.archive.wayback_data import (
     timestamp_of,
 )
 from verifier.archive.wayback_links import capture_key, same_capture_target
-from verifier.config import WaybackSettings
+from verifier.config import SecuritySettings, WaybackSettings
 from verifier.errors import (
     CdxFormatError,
+    HostLookupError,
+    InvalidHostError,
+    NetworkPolicyError,
     RunStopping,
     WaybackBadUrl,
     WaybackBlocked,
@@ -46,8 +54,16 @@ from verifier.errors import (
 from verifier.urls import shown_url
 from verifier.web.bodies import content_codings, decode_bounded
 from verifier.web.body_reader import read_head_of_body
+from verifier.web.netpolicy import NetworkPolicy, Resolver
 from verifier.web.pacing import Pacer
 from verifier.web.retry import archive_cool_down, archive_rate_limited, archive_retrying
+from verifier.web.transport import policy_transport
+
+
+def _endpoint(request: httpx.Request) -> str:
+    """The endpoint a request goes to, as a message shows it: without the query (the URL
+    being asked about, which has its own place in the message)."""
+    return shown_url(str(request.url.copy_with(query=None)))
 
 
 class _Keys:
@@ -61,7 +77,12 @@ class _Keys:
 
 
 class WaybackClient:
-    """Async client for the CDX and SPN2 endpoints named in ``WaybackSettings``."""
+    """Async client for the CDX and SPN2 endpoints named in ``WaybackSettings``.
+
+    Without ``transport``, requests go through the network policy of ``security`` (the
+    run's ``settings.security``; by default private networks are refused), resolved by
+    ``resolver``. An injected transport (a test's ``ASGITransport``) is used as it is.
+    """
 
     def __init__(
         self,
@@ -70,8 +91,16 @@ class WaybackClient:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: Mapping[str, str] | None = None,
         stop: asyncio.Event | None = None,
+        *,
+        security: SecuritySettings | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self._settings = settings
+        if transport is None:
+            transport = policy_transport(
+                NetworkPolicy.from_settings(security or SecuritySettings()),
+                resolver or Resolver(timeout=settings.timeout),
+            )
         self._stop = stop
         env = os.environ if environ is None else environ
         access, secret = env.get(settings.access_key_env), env.get(settings.secret_key_env)
@@ -126,7 +155,19 @@ class WaybackClient:
             if self._stop is not None and self._stop.is_set():
                 raise RunStopping(f"{family} request not sent: the run is stopping")
             self.counts[family] += 1
-            response = await self._client.send(request, stream=stream)
+            try:
+                response = await self._client.send(request, stream=stream)
+            except NetworkPolicyError as exc:  # a fact about the configuration: not retried
+                raise WaybackUnavailable(
+                    f"the {family} endpoint {_endpoint(request)} is refused by the network "
+                    f"policy: {exc} (see [security] in config.toml)"
+                ) from exc
+            except InvalidHostError as exc:
+                raise WaybackUnavailable(
+                    f"the {family} endpoint {_endpoint(request)} cannot be asked: {exc}"
+                ) from exc
+            except HostLookupError as exc:  # as httpx's own transport says it: retried
+                raise httpx.ConnectError(str(exc), request=request) from exc
             if stream and (response.status_code >= 500 or response.status_code == 429):
                 await response.aclose()
             if archive_rate_limited(response):

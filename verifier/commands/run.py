@@ -211,7 +211,9 @@ async def nightly_run(
         outcome.figures["statuses"] = summary["statuses"]
         files = {
             "summary.json": json_text(summary),
-            "broken-links.md": render_broken_links(broken, clock(), outcome.reports),
+            "broken-links.md": render_broken_links(
+                broken, clock(), outcome.reports, folder=settings.resolve(settings.paths.reports)
+            ),
         }
         if extra_reports is not None:
             files.update(extra_reports(outcome.reports, summary, store, clock()))

@@ -153,7 +153,7 @@ def _parse_json(text: str, display: str, stem: str, max_bytes: int) -> LoadedEve
     try:
         check_size(text, max_bytes, "a JSON event", None)
         lines = _json_lines(text)
-        raw = _decode_json(text)
+        raw = _without_surrogates(_decode_json(text))
     except json.JSONDecodeError as exc:
         return _failed(display, stem, "load", f"invalid JSON: {exc.msg}", exc.lineno)
     except _DuplicateKeyError as exc:
@@ -163,6 +163,21 @@ def _parse_json(text: str, display: str, stem: str, max_bytes: int) -> LoadedEve
     if not isinstance(raw, dict):
         return _failed(display, stem, "load", "a JSON event must be an object", 1)
     return _validate(raw, lines, display, stem)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which no report can encode:
+    each becomes U+FFFD, as a decoder does with bytes it cannot read."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _decode_json(text: str) -> Any:

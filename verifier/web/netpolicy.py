@@ -4,8 +4,12 @@ the machine's own network (SSRF).
 The policy is enforced where connections are made — an httpcore network backend — so every
 hop (redirects included) is vetted, and the connection goes to the very address that was
 vetted: there is no second DNS lookup an attacker's resolver could answer differently
-(DNS rebinding). Numeric host forms (``http://2852039166/``), IPv4-mapped and NAT64 IPv6
-forms are covered because the *resolved* address is what is judged.
+(DNS rebinding). Numeric host forms (``http://2852039166/``) are covered because the
+*resolved* address is what is judged; IPv6 forms that carry an IPv4 address (mapped,
+compatible, 6to4, Teredo, NAT64) are judged by the address they carry as well, and the
+special ranges Python's tables miss (site-local ``fec0::/10``, ORCHID…) are named here.
+Cloud metadata endpoints stay refused when private networks are allowed (see
+``NetworkPolicy``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 
@@ -27,44 +31,91 @@ from verifier.errors import (
 )
 from verifier.urls import host_problem
 
+if TYPE_CHECKING:
+    from verifier.config_sections import SecuritySettings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(address)
     for address in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean
-        "169.254.170.2",  # AWS ECS task metadata
+        "169.254.169.254",  # AWS, GCP (metadata.google.internal), Azure, OpenStack, Hetzner…
+        "169.254.170.2",  # AWS ECS task metadata and credentials
+        "169.254.170.23",  # AWS EKS Pod Identity agent (credentials)
+        "169.254.0.23",  # Tencent Cloud
         "100.100.100.200",  # Alibaba Cloud
         "192.0.0.192",  # Oracle Cloud
+        "168.63.129.16",  # Azure WireServer (a public address, reachable from Azure VMs
+        # — GitHub's hosted runners among them)
         "fd00:ec2::254",  # AWS over IPv6
+        "fd00:ec2::23",  # AWS EKS Pod Identity agent over IPv6
     )
 )
+"""Cloud metadata and credential endpoints: refused even with ``allow_private_networks``,
+contacted only when ``[security] allowed_networks`` names the very address."""
+
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_SPECIAL_IPV6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.IPv6Network(network), reason)
+    for network, reason in (
+        # Python's tables (3.11: fec0::/10 and 3fff::/20 count as global) lag the IANA
+        # special-purpose registry, so the ranges that matter are named here.
+        ("fec0::/10", "a site-local address (deprecated by RFC 3879, still routed inside sites)"),
+        ("2001:10::/28", "an ORCHID identifier (RFC 4843), not a routable address"),
+        ("2001:20::/28", "an ORCHIDv2 identifier (RFC 7343), not a routable address"),
+        ("64:ff9b:1::/48", "a local-use NAT64 address (RFC 8215)"),
+        ("100::/64", "a discard-only address (RFC 6666)"),
+        ("2001:db8::/32", "a documentation address (RFC 3849)"),
+        ("3fff::/20", "a documentation address (RFC 9637)"),
+        ("5f00::/16", "an SRv6 segment identifier (RFC 9602)"),
+    )
+)
 
 
-def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address hidden in an IPv4-mapped, 6to4, Teredo or NAT64 IPv6 address."""
+def embedded_ipv4s(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries and that a connection to it would reach
+    (or reveal): IPv4-mapped (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``,
+    deprecated), 6to4 (``2002:AABB:CCDD::``), Teredo (server and client) and NAT64
+    (``64:ff9b::a.b.c.d``, RFC 6052)."""
     if not isinstance(address, ipaddress.IPv6Address):
-        return None
+        return ()
     if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+        return (address.ipv4_mapped,)
     if address.sixtofour is not None:
-        return address.sixtofour
+        return (address.sixtofour,)
     if address.teredo is not None:
-        return address.teredo[1]
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+        return address.teredo
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
+    return ()
+
+
+def metadata_address(address: IPAddress) -> IPAddress | None:
+    """The cloud metadata address ``address`` is, or hides (``::ffff:169.254.169.254``)."""
+    if address in METADATA_ADDRESSES:
+        return address
+    return next((inner for inner in embedded_ipv4s(address) if inner in METADATA_ADDRESSES), None)
 
 
 def refusal_reason(address: IPAddress) -> str | None:
     """Why ``address`` must not be contacted, or None if it is a public unicast address."""
-    inner = embedded_ipv4(address)
-    if inner is not None:
-        reason = refusal_reason(inner)
-        return f"{reason} (inside {address})" if reason else None
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if isinstance(address, ipaddress.IPv6Address):
+        for network, special in _SPECIAL_IPV6:
+            if address in network:
+                return special
+        inner = embedded_ipv4s(address)
+        for ipv4 in inner:
+            reason = refusal_reason(ipv4)
+            if reason is not None:
+                return f"{reason} (inside {address})"
+        if address in _IPV4_COMPATIBLE and inner:
+            return "an IPv4-compatible address (deprecated by RFC 4291)"
+        if inner:
+            return None  # a translation of public IPv4 addresses
     checks = (
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
@@ -82,24 +133,49 @@ def refusal_reason(address: IPAddress) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy:
-    """Which resolved addresses may be contacted."""
+    """Which resolved addresses may be contacted.
+
+    ``allow_private_networks`` opens every non-public address but the cloud metadata ones
+    (``METADATA_ADDRESSES``, also in disguise: ``::ffff:169.254.169.254``,
+    ``64:ff9b::a9fe:a9fe``), which hand out credentials to whoever asks from the machine.
+    ``allowed_networks`` opens the networks it names; a metadata address only when an
+    entry names that very address (``169.254.169.254`` or ``169.254.169.254/32``), never
+    through a wider network such as ``169.254.0.0/16`` or ``0.0.0.0/0``.
+    """
 
     allow_private_networks: bool = False
-    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    allowed_networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def build(cls, allow_private: bool, allowed: Iterable[str]) -> NetworkPolicy:
         return cls(allow_private, tuple(ipaddress.ip_network(n, strict=False) for n in allowed))
 
+    @classmethod
+    def from_settings(cls, security: SecuritySettings) -> NetworkPolicy:
+        """The policy ``[security]`` configures."""
+        return cls.build(security.allow_private_networks, security.allowed_networks)
+
     def check(self, host: str, address: IPAddress) -> None:
         """Raise ``NetworkPolicyError`` if ``address`` (resolved from ``host``) is refused."""
+        shown = str(address) if host == str(address) else f"{host} ({address})"
+        metadata = metadata_address(address)
+        if metadata is not None:
+            if any(
+                network.num_addresses == 1 and address in network
+                for network in self.allowed_networks
+            ):
+                return
+            inside = "" if metadata == address else f" (inside {address})"
+            raise NetworkPolicyError(
+                f"refused to connect to {shown}: a cloud metadata address{inside}; "
+                "only [security] allowed_networks naming this very address opens it"
+            )
         if self.allow_private_networks:
             return
         if any(address in network for network in self.allowed_networks):
             return
         reason = refusal_reason(address)
         if reason is not None:
-            shown = str(address) if host == str(address) else f"{host} ({address})"
             raise NetworkPolicyError(f"refused to connect to {shown}: {reason}")
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 import httpcore
 import httpx
 
+from verifier.web.netpolicy import NetworkPolicy, Resolver, VettingBackend
+from verifier.web.streams import AsyncioBackend
+
 
 class VettedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool whose network backend enforces the policy.
@@ -45,6 +48,24 @@ class VettedTransport(httpx.AsyncHTTPTransport):
         return not pool._requests and all(  # httpcore has no public check
             connection.is_idle() or connection.is_closed() for connection in pool.connections
         )
+
+
+def policy_transport(
+    policy: NetworkPolicy,
+    resolver: Resolver,
+    *,
+    limits: httpx.Limits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> VettedTransport:
+    """One connection pool under ``policy``, for clients that talk to a few fixed hosts (the
+    Wayback Machine's endpoints): the same backend as the checker's, so an endpoint set to
+    a loopback or metadata address is refused as a source URL would be."""
+    backend = VettingBackend(policy, resolver, AsyncioBackend())
+    return VettedTransport(
+        backend,
+        limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        ssl_context,
+    )
 
 
 SWEEP_EVERY = 32

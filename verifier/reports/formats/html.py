@@ -1,10 +1,15 @@
-"""``--format html``: one self-contained page for maintainers — summary, status chart, and a
-searchable, filterable, sortable table of every source.
+"""The nightly ``index.html``: one self-contained page for maintainers — what the run did,
+the summary, the status chart with the nights lost, and a searchable, filterable, sortable
+table of every source that opens on the problems.
 
 Everything from the data is escaped: text placed in HTML goes through ``html.escape``; the
 rows travel as JSON in a ``<script type="application/json">`` block with ``<``, ``>``, ``&``
 and U+2028/9 escaped, and the page's script builds the table with ``textContent`` only.
 The page template (CSS and JS) is the package data file ``report.html`` beside this module.
+
+The page's state (search, filters, sort) lives in the URL's fragment, so a view can be
+bookmarked or sent (``index.html#status=broken&host=example.org``); the summary's chips set
+the filters.
 """
 
 from __future__ import annotations
@@ -14,14 +19,22 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from html import escape
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlsplit
 
-from verifier.models import CitationVerdict, EventReport, Result, SourceReport, Status, Verdict
+from verifier.models import CitationVerdict, EventReport, Result, SourceReport, Verdict
+from verifier.reports.formats.chart import (
+    OTHER_COLORS,
+    STATUS_COLORS,
+    STATUS_ORDER,
+    RunPoint,
+    chart_svg,
+    ordered,
+)
+from verifier.urls import host_of
 
 CITATION_ORDER = (
     CitationVerdict.WRONG_PAGE,
@@ -33,17 +46,18 @@ CITATION_ORDER = (
 )
 """The citation filter's order: findings first."""
 
-STATUS_ORDER = [status.value for status in Status]
-STATUS_COLORS = {
-    "ok": "#2f855a",
-    "suspect": "#d69e2e",
-    "broken": "#c53030",
-    "blocked": "#6b46c1",
-    "unknown": "#8a94a6",
+CHIP_FILTERS = {
+    "statuses": "status",
+    "results": "result",
+    "verdicts": "verdict",
+    "tiers": "tier",
+    "failing_hosts": "host",
+    "violations_by_rule": "rule",
 }
-OTHER_COLORS = ["#2b6cb0", "#b7791f", "#319795", "#97266d", "#4a5568"]
+"""Summary entries whose chips filter the table: the summary key → the row field."""
 
 _SAFE_HREF = re.compile(r"(?i:https?)://[^\s/?#@]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -56,11 +70,19 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
 
 @dataclass(frozen=True, slots=True)
-class RunPoint:
-    """One past run for the chart: when it started, and how many sources had each status."""
+class RunFacts:
+    """What the Run card says: when, how long, how much was checked, and the outcome."""
 
-    started_at: datetime
-    counts: Mapping[str, int]
+    finished_at: datetime
+    seconds: float | None = None
+    checked: int | None = None
+    """URLs checked by the run, those checked before a restart included."""
+    due: int | None = None
+    urls: int | None = None
+    state: str = "complete"
+    resumed: bool = False
+    broken: int | None = None
+    broken_new: int | None = None
 
 
 def safe_href(url: str | None) -> str | None:
@@ -73,14 +95,8 @@ def safe_href(url: str | None) -> str | None:
 def script_json(value: Any) -> str:
     """JSON that can sit inside ``<script>``: no ``</script>``, no HTML or JS line breakers."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _SURROGATE.sub("\ufffd", text)  # a lone one (JSON "\ud800") cannot be UTF-8
     return re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group()], text)
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def _text(value: Any) -> str:
@@ -98,7 +114,7 @@ def _row(report: EventReport, source: SourceReport) -> dict[str, Any]:
         "line": source.line,
         "tier": _text(tier),
         "publisher": source.publisher or "",
-        "host": _host(source.url),
+        "host": host_of(source.url),
         "url": source.url,
         "href": safe_href(source.url),
         "final_url": source.final_url if source.final_url != source.url else None,
@@ -121,6 +137,13 @@ def _row(report: EventReport, source: SourceReport) -> dict[str, Any]:
             else None
         ),
         "citation_detail": source.citation.detail if source.citation else "",
+        "rule": sorted(
+            {
+                violation.rule
+                for violation in report.violations
+                if violation.source_index in (None, source.index)
+            }
+        ),
     }
 
 
@@ -133,99 +156,118 @@ def _citation_label(source: SourceReport) -> str:
     return citation.verdict.value
 
 
-def _ordered(keys: set[str], order: Sequence[str]) -> list[str]:
-    known = [key for key in order if key in keys]
-    return known + sorted(key for key in keys if key not in order)
+def _display(value: Any) -> str:
+    """A value as a reader reads it: ``yes``/``no``, grouped digits; never a Python repr."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}: {_display(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(_display(item) for item in value)
+    return str(value)
 
 
-def _chips(counts: Mapping[str, Any]) -> str:
+def _chips(counts: Mapping[str, Any], field: str | None = None) -> str:
+    """One chip per entry; with ``field``, each is a button that filters the table on it."""
     if not counts:
         return '<span class="muted">none</span>'
-    return "".join(
-        f'<span class="chip" data-v="{escape(str(key))}">'
-        f"{escape(str(key))} <b>{escape(str(value))}</b></span>"
-        for key, value in counts.items()
+    chips = []
+    for key, value in counts.items():
+        name, count = escape(str(key)), escape(_display(value))
+        if field is None:
+            chips.append(f'<span class="chip" data-v="{name}">{name} <b>{count}</b></span>')
+            continue
+        target = "" if field == "tier" and key == "unknown" else str(key)
+        chips.append(
+            f'<button type="button" class="chip" data-v="{name}" data-filter="{field}" '
+            f'data-value="{escape(target)}" aria-pressed="false" '
+            f'title="Show only these sources">{name} <b>{count}</b></button>'
+        )
+    return "".join(chips)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def _moment(moment: datetime) -> str:
+    if moment.tzinfo is not None and moment.utcoffset() == timedelta(0):
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{moment:%Y-%m-%d %H:%M %z}".strip()
+
+
+OUTCOMES = {
+    "complete": "every URL due was checked",
+    "interrupted": "stopped before the end; the next run resumes it",
+    "outage": "the network was down: nothing was judged",
+}
+
+
+def _run_card(run: RunFacts) -> str:
+    """When the run finished, how long it took, how much it checked, how it ended."""
+    facts = [("When", escape(_moment(run.finished_at)))]
+    if run.seconds is not None:
+        facts.append(("Took", escape(_duration(run.seconds))))
+    if run.checked is not None:
+        checked = f"{run.checked:,} URL{'s' if run.checked != 1 else ''}"
+        if run.due is not None and run.due != run.checked:
+            checked += f" of {run.due:,} due"
+        if run.urls is not None:
+            checked += f" ({run.urls:,} cited in all)"
+        facts.append(("Checked", escape(checked)))
+    outcome = f'<span class="badge" data-v="{escape(run.state)}">{escape(run.state)}</span> '
+    notes = [OUTCOMES.get(run.state, "")]
+    if run.resumed:
+        notes.append("resumed a run stopped earlier")
+    if run.broken is not None:
+        broken = f"{run.broken:,} broken source{'s' if run.broken != 1 else ''}"
+        if run.broken_new:
+            broken += f" ({run.broken_new:,} new)"
+        notes.append(broken)
+    outcome += escape("; ".join(note for note in notes if note))
+    facts.append(("Outcome", outcome))
+    rows = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
+    return f'<div class="card run" id="run"><h3>Run</h3><dl>{rows}</dl></div>'
+
+
+def _summary_html(
+    summary: Mapping[str, Any], statuses: Mapping[str, int], run: RunFacts | None = None
+) -> str:
+    """Cards: the run, the sources by status of this report, then every entry of
+    ``summary``; the chips of ``CHIP_FILTERS`` filter the table."""
+    cards = [] if run is None else [_run_card(run)]
+    cards.append(
+        '<div class="card wide"><h3>Sources by status</h3>'
+        f"<p>{_chips(statuses, 'status')}</p></div>"
     )
-
-
-def _summary_html(summary: Mapping[str, Any], statuses: Mapping[str, int]) -> str:
-    """Cards: the sources by status of this report, then every entry of ``summary``."""
-    cards = [f'<div class="card wide"><h3>Sources by status</h3><p>{_chips(statuses)}</p></div>']
     for key, value in summary.items():
-        if value is None or value == "":
+        if value is None or value == "" or key == "statuses":
             continue
         label = escape(str(key).replace("_", " ").capitalize())
         if isinstance(value, Mapping):
-            cards.append(f'<div class="card wide"><h3>{label}</h3><p>{_chips(value)}</p></div>')
+            chips = _chips(value, CHIP_FILTERS.get(key))
+            cards.append(f'<div class="card wide"><h3>{label}</h3><p>{chips}</p></div>')
+        elif isinstance(value, list | tuple):
+            items = "".join(f"<li>{escape(_display(item))}</li>" for item in value)
+            cards.append(f'<div class="card wide"><h3>{label}</h3><ul>{items}</ul></div>')
         else:
-            shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
             big = "big" if isinstance(value, int | float) and not isinstance(value, bool) else ""
             cards.append(
-                f'<div class="card"><h3>{label}</h3><p class="{big}">{escape(shown)}</p></div>'
+                f'<div class="card"><h3>{label}</h3>'
+                f'<p class="{big}">{escape(_display(value))}</p></div>'
             )
     return "".join(cards)
-
-
-def _nice_step(top: int) -> int:
-    raw = max(top / 5, 1.0)
-    magnitude: int = 10 ** (len(str(int(raw))) - 1)
-    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-
-
-def _chart_svg(history: Sequence[RunPoint], colors: Mapping[str, str]) -> str:
-    """Stacked bars: one per run, one segment per status, with a ``<title>`` tooltip each."""
-    if not history:
-        return '<p class="muted">No run history yet.</p>'
-    runs = sorted(history, key=lambda run: run.started_at)
-    width, height, left, right, top, bottom = 1280, 230, 44, 8, 10, 26
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(1, *(sum(run.counts.values()) for run in runs))
-    step = _nice_step(peak)
-    y_max = -(-peak // step) * step
-    slot = plot_w / len(runs)
-    bar = max(min(slot * 0.72, 48.0), 1.0)
-    same_day = len({run.started_at.date() for run in runs}) < len(runs)
-    label_fmt = "%m-%d %H:%M" if same_day else "%Y-%m-%d"
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMid meet" '
-        'role="img" aria-label="Sources per status, per run">'
-    ]
-    for tick in range(0, y_max + 1, step):
-        y = top + plot_h - tick / y_max * plot_h
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-            f'class="grid"/><text x="{left - 6}" y="{y + 4:.1f}" class="ytick">'
-            f"{tick}</text>"
-        )
-    label_every = max(1, -(-len(runs) // 8))
-    for i, run in enumerate(runs):
-        x = left + i * slot + (slot - bar) / 2
-        y = float(top + plot_h)
-        tip = [run.started_at.isoformat(timespec="minutes")]
-        parts.append("<g>")
-        for status in _ordered(set(run.counts), STATUS_ORDER):
-            count = run.counts[status]
-            tip.append(f"{status}: {count}")
-            if count <= 0:
-                continue
-            seg = count / y_max * plot_h
-            y -= seg
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{seg:.1f}" '
-                f'fill="{colors[status]}"/>'
-            )
-        parts.append(f"<title>{escape(chr(10).join(tip))}</title></g>")
-        if i % label_every == 0:
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{height - 8}" class="xtick">'
-                f"{escape(run.started_at.strftime(label_fmt))}</text>"
-            )
-    parts.append("</svg>")
-    legend = "".join(
-        f'<span><i style="background:{colors[status]}"></i>{escape(status)}</span>'
-        for status in colors
-    )
-    return "".join(parts) + f'<div class="legend">{legend}</div>'
 
 
 @cache
@@ -238,13 +280,15 @@ def render_html(
     summary: Mapping[str, Any],
     history: Sequence[RunPoint],
     generated_at: datetime,
+    run: RunFacts | None = None,
 ) -> str:
-    """The whole report page as one self-contained HTML document."""
+    """The whole report page as one self-contained HTML document; ``run`` fills the Run
+    card."""
     rows = [_row(report, source) for report in reports for source in report.sources]
     statuses: Counter[str] = Counter(row["status"] for row in rows)
-    by_status = {status: statuses[status] for status in _ordered(set(statuses), STATUS_ORDER)}
+    by_status = {status: statuses[status] for status in ordered(set(statuses), STATUS_ORDER)}
     in_history = {status for run in history for status in run.counts}
-    chart_keys = _ordered(in_history | set(STATUS_ORDER), STATUS_ORDER)
+    chart_keys = ordered(in_history | set(STATUS_ORDER), STATUS_ORDER)
     others = iter(OTHER_COLORS * (len(chart_keys) // len(OTHER_COLORS) + 1))
     colors = {key: STATUS_COLORS.get(key) or next(others) for key in chart_keys}
     data = {
@@ -260,8 +304,8 @@ def render_html(
     values = {
         "GENERATED": escape(stamp),
         "COUNTS": escape(f"{len(rows):,} sources in {len(reports):,} events"),
-        "SUMMARY": _summary_html(summary, by_status),
-        "CHART": _chart_svg(history, colors),
+        "SUMMARY": _summary_html(summary, by_status, run),
+        "CHART": chart_svg(history, colors),
         "DATA": script_json(data),
     }
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], _template())

@@ -1,4 +1,10 @@
-"""``--format text``: what a person reads — problems grouped by file, then one summary line."""
+"""``--format text``: what a person reads — problems grouped by file, then one summary line.
+
+Event files, titles, URLs and messages come from strangers, and a terminal obeys what it
+is sent (ESC and CSI sequences move the cursor, rewrite lines, set the window title; a C1
+``\x9b`` is a CSI on some terminals; BEL rings): every line is passed through
+``terminal_safe`` once, as it is rendered.
+"""
 
 from __future__ import annotations
 
@@ -14,30 +20,49 @@ if TYPE_CHECKING:
     from verifier.outcomes import RunOutcome
 
 
-def _clean(text: str) -> str:
-    """Terminal-safe: control characters (escape sequences from strangers) made visible."""
+def terminal_safe(text: str, keep: str = "") -> str:
+    """``text`` with every character that is not printable (C0 and C1 controls, DEL, lone
+    surrogates, bidi overrides, line separators…) but those in ``keep`` written the way
+    Python writes it in a literal (``\x1b``, ``\x9b``, ``\ud800``): visible, inert."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
 
 
-def render_text(reports: Sequence[EventReport], summary: Summary, verbose: bool = False) -> str:
+_COLOURS = {"error": "\x1b[31m", "warning": "\x1b[33m", "fail": "\x1b[1;31m", "warn": "\x1b[1;33m"}
+_RESET = "\x1b[0m"
+
+
+def render_text(
+    reports: Sequence[EventReport], summary: Summary, verbose: bool = False, colour: bool = False
+) -> str:
+    """Per event with findings: its file and result, then one ``path:line:col: severity rule
+    message`` line per finding (clickable in editors and terminals; the verifier locates
+    findings by line, so the column is 1). ``colour`` marks severities for a terminal."""
+
+    def paint(word: str) -> str:
+        return f"{_COLOURS[word]}{word}{_RESET}" if colour and word in _COLOURS else word
+
     lines: list[str] = []
     for report in reports:
         if report.result is Result.PASS and not verbose:
             continue
-        lines.append(f"{_clean(report.event.file)}  [{report.result.value}]")
+        path = terminal_safe(report.event.file)
+        lines.append(f"{path}  [{paint(report.result.value)}]")
         for violation in sorted(report.violations, key=lambda v: (v.line or 0, v.rule)):
-            where = f"{violation.line}:" if violation.line is not None else "-:"
+            where = f"{path}:{violation.line}:1:" if violation.line is not None else f"{path}:"
+            severity = violation.severity.value
+            pad = " " * (len("warning") - len(severity))
             lines.append(
-                f"  {where:<6} {violation.severity.value:<7} {violation.rule:<22} "
-                f"{_clean(violation.message)}"
+                f"{where} {paint(severity)}{pad} {terminal_safe(violation.rule)}  "
+                f"{terminal_safe(violation.message)}"
             )
-    lines.append(summary_line(summary))
-    return "\n".join(lines) + "\n"
+    lines.append(terminal_safe(summary_line(summary)))
+    return "".join(line + "\n" for line in lines)
 
 
 def summary_line(summary: Summary) -> str:
+    """The totals in one line, unescaped (each format escapes it for its own context)."""
     results = summary.results
     line = (
         f"{summary.events} event{'s' if summary.events != 1 else ''}: "
@@ -61,7 +86,7 @@ def run_summary_line(outcome: RunOutcome, reports: Path) -> str:
     figures = outcome.figures
     statuses = Counter(s.status.value for r in outcome.reports for s in r.sources)
     results = Counter(r.result.value for r in outcome.reports)
-    return (
+    return terminal_safe(
         f"run {outcome.run_id} {outcome.state}{' (resumed)' if outcome.resumed else ''}: "
         f"{len(outcome.reports)} events ({results['pass']} pass, {results['warn']} warn, "
         f"{results['fail']} fail); {figures.get('urls', 0)} URLs, {figures.get('due', 0)} due, "
@@ -87,4 +112,4 @@ def archive_summary_line(
     if reasons:
         ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
         line += " (" + ", ".join(f"{n} {why}" for why, n in ordered) + ")"
-    return line
+    return terminal_safe(line)
