@@ -30,6 +30,7 @@ from verifier.models import (
     Violation,
 )
 from verifier.reports.formats.text import render_text
+from verifier.reports.selection import covers
 from verifier.reports.summary import summarize
 from verifier.web.answers import Outcome, Response
 from verifier.web.classify import classify
@@ -313,3 +314,10 @@ def test_a_lone_surrogate_in_a_json_event_is_replaced_not_a_crash(tmp_path: Path
     assert done.returncode == ExitCode.FAILED, done.stderr  # no sources: an error, no crash
     [event] = json.loads(done.stdout)["events"]
     assert event["event"]["title"] == "bad \ufffd title"
+
+
+def test_online_and_offline_rule_groups() -> None:
+    for rule in ("source-dead", "archive-fabricated", "new-source-dead", "citation-mismatch"):
+        assert covers("online", rule) and not covers("offline", rule)
+    for rule in ("min-credible-sources", "tier-missing", "citation-url-date", "schema"):
+        assert covers("offline", rule) and not covers("online", rule)

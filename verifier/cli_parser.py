@@ -142,7 +142,10 @@ def _findings_options(command: argparse.ArgumentParser) -> None:
         action="extend",
         default=[],
         metavar="RULES",
-        help="only these rules (comma-separated; a prefix such as 'archive' covers archive-*)",
+        help=(
+            "only these rules (comma-separated; a prefix such as 'archive' covers archive-*; "
+            "'online' the rules of checked sources, 'offline' the others)"
+        ),
     )
     command.add_argument(
         "--ignore",

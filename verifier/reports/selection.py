@@ -37,9 +37,9 @@ def selected(
     named by its prefix (``citation``, ``archive-``) covers every rule it starts."""
 
     def wanted(rule: str) -> bool:
-        if select and not any(_covers(name, rule) for name in select):
+        if select and not any(covers(name, rule) for name in select):
             return False
-        return not any(_covers(name, rule) for name in ignore)
+        return not any(covers(name, rule) for name in ignore)
 
     result = []
     for report in reports:
@@ -48,8 +48,18 @@ def selected(
     return result
 
 
-def _covers(name: str, rule: str) -> bool:
+ONLINE_FAMILIES = ("source", "archive", "new-source", "citation-mismatch", "citation-date")
+"""The rules only a check that reads the sources can break (``--select online``); every
+other rule is an offline one (``--select offline``), the tier rules and ``citation-url-date``."""
+
+
+def covers(name: str, rule: str) -> bool:
+    """Whether the rule name, prefix or group ``name`` covers ``rule``."""
     name = name.strip()
+    if name == "online":
+        return any(covers(family, rule) for family in ONLINE_FAMILIES)
+    if name == "offline":
+        return not covers("online", rule)
     return rule == name or (rule.startswith(name.rstrip("-") + "-") if name else False)
 
 
