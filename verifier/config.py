@@ -15,9 +15,6 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from verifier.config_sections import (
-    DEFAULT_TIER1,
-    DEFAULT_TIER2,
-    DEFAULT_TIER3,
     CitationSettings,
     HistorySettings,
     HttpSettings,
@@ -37,6 +34,7 @@ from verifier.config_sections import (
 )
 from verifier.errors import ConfigError
 from verifier.events.registry import DomainRegistry
+from verifier.registry_defaults import DEFAULT_TIER1, DEFAULT_TIER2, DEFAULT_TIER3
 
 __all__ = [
     "DEFAULT_TIER1",

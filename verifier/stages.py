@@ -24,13 +24,12 @@ from verifier.archive.archiver import (
     ArchiveTask,
     MemoryArchiveStore,
 )
-from verifier.archive.capture_choice import cited_period
 from verifier.archive.verdict_board import VerdictBoard
 from verifier.archive.wayback import WaybackClient
 from verifier.archive.wayback_links import is_wayback_url
-from verifier.citation.captures import CaptureHeads, CaptureReader, CaptureWant
-from verifier.citation.judge import CaptureHead, CitationCheck, needs_capture
-from verifier.citation.matching import is_generic_title
+from verifier.citation.captures import CaptureWant
+from verifier.citation.judge import CitationCheck
+from verifier.citation.stage import capture_wants
 from verifier.config import CitationSettings, Settings, SourcesSettings
 from verifier.events.discover import changed_event_files, events_folder_of, find_event_files
 from verifier.events.parse import DEFAULT_LIMITS, Skipped, load_event_file
@@ -47,9 +46,9 @@ from verifier.models import (
     result_of,
 )
 from verifier.outcomes import CouldNotCheck, Shortfall
-from verifier.reports.fold import Judge, fold_sources, source_archive_key
+from verifier.reports.fold import Judge, fold_sources
 from verifier.reports.selection import ignored_in, without_rules
-from verifier.urls import host_of, is_web_url, normalize_url
+from verifier.urls import is_web_url, normalize_url
 from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
 
 # -- select ---------------------------------------------------------------------------------
@@ -134,31 +133,8 @@ class Events:
         archive: Mapping[str, ArchiveInfo],
         settings: CitationSettings,
     ) -> list[CaptureWant]:
-        """The sources whose citation verdict waits on a capture from the cited time (the
-        live page does not match), one per archive key."""
-        wants: dict[str, CaptureWant] = {}
-        for item in self.loaded:
-            if item.event is None:
-                continue
-            for source in item.event.sources:
-                if not is_web_url(source.url) or is_wayback_url(source.url):
-                    continue
-                observation = observations.get(normalize_url(source.url))
-                period = cited_period(source.date, item.event.date)
-                if period is None or not needs_capture(source, observation, settings):
-                    continue
-                assert observation is not None and observation.page is not None
-                key = source_archive_key(source, item.event)
-                generic = is_generic_title(
-                    observation.page, host_of(observation.final_url or observation.url)
-                )
-                wants.setdefault(
-                    key,
-                    CaptureWant(
-                        key, normalize_url(source.url), period[1], archive.get(key), generic
-                    ),
-                )
-        return list(wants.values())
+        """The sources whose citation verdict waits on a capture from the cited time."""
+        return capture_wants(self.loaded, observations, archive, settings)
 
 
 def load_all(
@@ -316,45 +292,6 @@ def archive_tasks(ctx: RuleContext, loaded: Sequence[LoadedEvent]) -> list[Archi
             if known is None or (task.tier or 9) < (known.tier or 9):
                 tasks[task.key] = task
     return list(tasks.values())
-
-
-# -- the citation check's captures ---------------------------------------------------------
-
-
-async def read_captures(
-    settings: Settings,
-    wants: Sequence[CaptureWant],
-    store: CaptureHeads,
-    *,
-    wayback_transport: httpx.AsyncBaseTransport | None = None,
-    stop: asyncio.Event | None = None,
-    clock: Clock = utc_now,
-) -> tuple[dict[str, CaptureHead], list[str]]:
-    """The heads of the captures ``wants`` need (kept ones from ``store``, the rest read now
-    within the run's budget), by archive key; and notices for the run's outcome."""
-    if not wants or not settings.citation.enabled or not settings.wayback.enabled:
-        return {}, []
-    wayback = WaybackClient(
-        settings.wayback,
-        settings.http.user_agent,
-        wayback_transport,
-        stop=stop,
-        security=settings.security,
-    )
-    reader = CaptureReader(
-        settings.citation,
-        wayback,
-        store,
-        replay_url=settings.wayback.replay_url,
-        keep=settings.http.max_body_bytes,
-        clock=clock,
-        stop=stop,
-    )
-    try:
-        heads = await reader.read(wants)
-    finally:
-        await wayback.aclose()
-    return heads, reader.notices
 
 
 # -- check sources: liveness, and archiving beside it ----------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from verifier.citation.judge import CitationCheck
+from verifier.citation.stage import read_captures
 from verifier.config import Settings
 from verifier.events.discover import base_versions
 from verifier.events.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
@@ -21,7 +22,6 @@ from verifier.stages import (
     check_sources,
     display_path,
     load_events,
-    read_captures,
     select_files,
 )
 from verifier.web.liveness import Clock, utc_now

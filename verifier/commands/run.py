@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from verifier.citation.judge import CitationCheck
+from verifier.citation.stage import read_captures
 from verifier.commands.runlog import LOGGER, event
 from verifier.config import Settings
 from verifier.history.lock import RunLock
@@ -38,7 +39,6 @@ from verifier.stages import (
     RunEvidence,
     check_sources,
     load_events,
-    read_captures,
     select_files,
 )
 from verifier.web.liveness import utc_now
