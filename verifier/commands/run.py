@@ -218,6 +218,7 @@ async def nightly_run(
         if extra_reports is not None:
             files.update(extra_reports(outcome.reports, summary, store, clock()))
         write_reports(settings.resolve(settings.paths.reports), files, event_files(outcome.reports))
+        outcome.figures["pruned"] = store.prune(since)
         store.finish_run(run.id, outcome.state, clock(), outcome.figures)
         return outcome
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol, Self
 
 from verifier.citation.judge import CaptureHead
 from verifier.history import pages
+from verifier.history.retention import prune_observations
 from verifier.models import ArchiveInfo, Observation
 from verifier.web.soft404 import ProbeFacts
 
@@ -249,6 +250,11 @@ class SQLiteHistory:
                 self._db.execute(
                     "DELETE FROM observations WHERE run_id = ? AND provisional = 1", (run_id,)
                 )
+
+    def prune(self, before: dt.datetime) -> int:
+        """Drop observations that can no longer decide a status (``retention``)."""
+        with self._transaction():
+            return prune_observations(self._db, before)
 
     def run_observations(self, run_id: int) -> list[Observation]:
         """Everything a run has observed so far, provisional included (a resumed run's
