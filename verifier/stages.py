@@ -25,7 +25,7 @@ from verifier.archive.archiver import (
     MemoryArchiveStore,
 )
 from verifier.archive.verdict_board import VerdictBoard
-from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback import wayback_client
 from verifier.archive.wayback_links import is_wayback_url
 from verifier.citation.captures import CaptureWant
 from verifier.citation.judge import CitationCheck
@@ -352,13 +352,7 @@ async def check_sources(
             on_result(observation)
 
     tasks = tasks if settings.wayback.enabled else []
-    wayback = WaybackClient(
-        settings.wayback,
-        settings.http.user_agent,
-        wayback_transport,
-        stop=stop,
-        security=settings.security,
-    )
+    wayback = wayback_client(settings, wayback_transport, stop=stop)
     archiver = Archiver(
         settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop
     )

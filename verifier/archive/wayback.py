@@ -40,7 +40,7 @@ from verifier.archive.wayback_data import (
     timestamp_of,
 )
 from verifier.archive.wayback_links import capture_key, same_capture_target
-from verifier.config import SecuritySettings, WaybackSettings
+from verifier.config import SecuritySettings, Settings, WaybackSettings
 from verifier.errors import (
     CdxFormatError,
     HostLookupError,
@@ -331,3 +331,20 @@ class WaybackClient:
             return read_spn_reply(response.json())
         except ValueError:
             return SpnAnswer(SpnKind.RETRY, job_id, message="status answer is not JSON")
+
+
+def wayback_client(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+) -> WaybackClient:
+    """The run's Wayback client, as every stage builds it: the configured endpoints and user
+    agent, under the run's network policy, stopping with the run."""
+    return WaybackClient(
+        settings.wayback,
+        settings.http.user_agent,
+        transport,
+        stop=stop,
+        security=settings.security,
+    )

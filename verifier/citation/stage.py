@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from verifier.archive.capture_choice import cited_period
-from verifier.archive.wayback import WaybackClient
+from verifier.archive.wayback import wayback_client
 from verifier.archive.wayback_links import is_wayback_url
 from verifier.citation.captures import CaptureHeads, CaptureReader, CaptureWant
 from verifier.citation.judge import CaptureHead, needs_capture
@@ -66,13 +66,7 @@ async def read_captures(
     within the run's budget), by archive key; and notices for the run's outcome."""
     if not wants or not settings.citation.enabled or not settings.wayback.enabled:
         return {}, []
-    wayback = WaybackClient(
-        settings.wayback,
-        settings.http.user_agent,
-        wayback_transport,
-        stop=stop,
-        security=settings.security,
-    )
+    wayback = wayback_client(settings, wayback_transport, stop=stop)
     reader = CaptureReader(
         settings.citation,
         wayback,

@@ -60,7 +60,7 @@ async def check_online(
     # archive knowledge and soft-404 probes persist in the history
     with SQLiteHistory(settings.resolve(settings.history.path)) as store:
         since = utc_now() - dt.timedelta(days=settings.history.lookback_days)
-        good_hosts = frozenset(answering_hosts(store.latest(urls).values(), since))
+        good_hosts = frozenset(answering_hosts(store.latest(urls, pages=False).values(), since))
         sources = await check_sources(
             settings,
             urls,

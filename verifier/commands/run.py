@@ -114,7 +114,7 @@ async def nightly_run(
         urls = events.urls()
         since = now - dt.timedelta(days=settings.history.lookback_days)
         before = statuses_of(store.histories(urls, since), settings)
-        latest = store.latest(urls)
+        latest = store.latest(urls, pages=False)  # planning: no page facts needed
         seen = store.run_observations(run.id) if resumed else []
         done = {observation.url for observation in seen}
         due = due_urls(urls, latest, before, settings, now, full=full, done=done)

@@ -23,6 +23,7 @@ from typing import Any, Protocol, Self
 
 from verifier.citation.judge import CaptureHead
 from verifier.history import pages
+from verifier.history.pages import attach_pages
 from verifier.history.retention import prune_observations
 from verifier.models import ArchiveInfo, Observation
 from verifier.web.soft404 import ProbeFacts
@@ -109,7 +110,7 @@ class HistoryStore(Protocol):
     def histories(
         self, urls: Iterable[str], since: dt.datetime
     ) -> dict[str, list[Observation]]: ...
-    def latest(self, urls: Iterable[str]) -> dict[str, Observation]: ...
+    def latest(self, urls: Iterable[str], *, pages: bool = True) -> dict[str, Observation]: ...
     def last_successful_run(self) -> RunRecord | None: ...
     def runs(self) -> list[RunRecord]: ...
     def get(self, url: str) -> ArchiveInfo | None: ...
@@ -287,8 +288,9 @@ class SQLiteHistory:
                 result[row[0]].append(_observation(row))
         return dict(result)
 
-    def latest(self, urls: Iterable[str]) -> dict[str, Observation]:
-        """The newest observation of each of ``urls`` that has one."""
+    def latest(self, urls: Iterable[str], *, pages: bool = True) -> dict[str, Observation]:
+        """The newest observation of each of ``urls`` that has one, with the page facts read
+        with it (``pages=False``: without, for planning that never reads them)."""
         wanted = set(urls)
         result: dict[str, Observation] = {}
         for row in self._db.execute(
@@ -298,7 +300,8 @@ class SQLiteHistory:
         ):
             if row[0] in wanted:
                 result[row[0]] = _observation(row)
-        pages.attach_pages(self._db, result)
+        if pages:
+            attach_pages(self._db, result)
         return result
 
     def status_history(self) -> list[tuple[RunRecord, dict[str, int]]]:
