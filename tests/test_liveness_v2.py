@@ -182,8 +182,12 @@ async def test_starts_on_one_host_keep_the_interval_and_the_cap() -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert len(arrivals) >= 16
     # starts keep the interval's schedule: a late one may be followed half an interval
-    # sooner, never more (less the jitter of two arrival stamps); none comes early overall
-    assert min(gaps) >= 0.025 - 0.005
+    # sooner, never more; none comes early overall. The server stamps arrivals, not starts:
+    # a new connection's handshake or a busy CI machine moves a stamp by some milliseconds
+    # (the exact schedule is tests/test_pacing.py's, on a fake clock). Unpaced, four
+    # requests would arrive together and the fifth one latency (150 ms) after the first.
+    jitter = 0.02
+    assert min(gaps) >= 0.025 - jitter
     for i, j in itertools.combinations(range(len(arrivals)), 2):
-        assert arrivals[j] - arrivals[i] >= (j - i) * 0.05 - 0.025 - 0.005
+        assert arrivals[j] - arrivals[i] >= (j - i) * 0.05 - 0.025 - jitter
     assert inflight <= 4
