@@ -13,6 +13,10 @@ import pytest
 from tests.corpus import corpus_missing
 from verifier.config import Settings, load_settings
 
+# The PostgreSQL server fixtures and the postgres marker (see tests/postgres_support.py), and
+# the store tests' engines (tests/history_engines.py).
+pytest_plugins = ["tests.postgres_support", "tests.history_engines"]
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@pytest.mark.corpus`` tests need the real corpus: skip without it, fail in CI."""

@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+from tests.history_engines import OpenStore
 from verifier.history.store import MIGRATIONS, SQLiteHistory
 from verifier.models import ArchiveInfo, ArchiveState, Observation, Verdict
 
@@ -24,8 +25,8 @@ def test_a_new_store_is_migrated_to_the_latest_schema(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_an_unfinished_run_is_resumed_and_a_finished_one_is_not(tmp_path: Path) -> None:
-    store = SQLiteHistory(tmp_path / "h.sqlite3")
+def test_an_unfinished_run_is_resumed_and_a_finished_one_is_not(open_store: OpenStore) -> None:
+    store = open_store()
     first, resumed = store.start_run(T0)
     assert not resumed
     again, resumed = store.start_run(T0 + dt.timedelta(hours=1))
@@ -40,8 +41,8 @@ def test_an_unfinished_run_is_resumed_and_a_finished_one_is_not(tmp_path: Path) 
     store.close()
 
 
-def test_a_url_is_recorded_once_per_run(tmp_path: Path) -> None:
-    store = SQLiteHistory(tmp_path / "h.sqlite3")
+def test_a_url_is_recorded_once_per_run(open_store: OpenStore) -> None:
+    store = open_store()
     run, _ = store.start_run(T0)
     store.record(run.id, [observation("https://a/", 0)])
     store.record(run.id, [observation("https://a/", 0, Verdict.DEAD)])  # a resumed run
@@ -50,8 +51,8 @@ def test_a_url_is_recorded_once_per_run(tmp_path: Path) -> None:
     store.close()
 
 
-def test_histories_and_latest(tmp_path: Path) -> None:
-    store = SQLiteHistory(tmp_path / "h.sqlite3")
+def test_histories_and_latest(open_store: OpenStore) -> None:
+    store = open_store()
     for day in range(3):
         run, _ = store.start_run(T0 + dt.timedelta(days=day))
         store.record(run.id, [observation("https://a/", day, Verdict.DEAD)])
@@ -63,8 +64,8 @@ def test_histories_and_latest(tmp_path: Path) -> None:
     store.close()
 
 
-def test_archive_records_round_trip(tmp_path: Path) -> None:
-    store = SQLiteHistory(tmp_path / "h.sqlite3")
+def test_archive_records_round_trip(open_store: OpenStore) -> None:
+    store = open_store()
     info = ArchiveInfo(
         state=ArchiveState.EXISTING,
         url="https://web.archive.org/web/1/x",

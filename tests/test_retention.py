@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from verifier.history.store import RunState, SQLiteHistory
+from tests.history_engines import OpenStore
+from verifier.history.store import History, RunState
 from verifier.models import Observation, Verdict
 
 DAY0 = dt.datetime(2026, 1, 1, 3, tzinfo=dt.UTC)
 
 
-def observe(store: SQLiteHistory, url: str, day: int, verdict: Verdict = Verdict.ALIVE) -> None:
+def observe(store: History, url: str, day: int, verdict: Verdict = Verdict.ALIVE) -> None:
     run, _ = store.start_run(DAY0 + dt.timedelta(days=day))
     when = DAY0 + dt.timedelta(days=day)
     store.record(run.id, [Observation(url=url, verdict=verdict, checked_at=when)])
     store.finish_run(run.id, RunState.COMPLETE, when, {})
 
 
-def test_old_observations_go_but_each_urls_latest_stays(tmp_path: Path) -> None:
-    with SQLiteHistory(tmp_path / "h.sqlite3") as store:
+def test_old_observations_go_but_each_urls_latest_stays(open_store: OpenStore) -> None:
+    with open_store() as store:
         for day in range(0, 200, 10):
             observe(store, "https://a.example/often", day)
         observe(store, "https://a.example/once", 5, Verdict.DEAD)
@@ -34,9 +34,9 @@ def test_old_observations_go_but_each_urls_latest_stays(tmp_path: Path) -> None:
         assert store.prune(cutoff) == 0
 
 
-def test_a_year_of_nights_keeps_a_bounded_number_of_rows(tmp_path: Path) -> None:
+def test_a_year_of_nights_keeps_a_bounded_number_of_rows(open_store: OpenStore) -> None:
     urls = [f"https://a.example/{n}" for n in range(50)]
-    with SQLiteHistory(tmp_path / "h.sqlite3") as store:
+    with open_store() as store:
         for day in range(365):
             run, _ = store.start_run(DAY0 + dt.timedelta(days=day))
             when = DAY0 + dt.timedelta(days=day)

@@ -147,9 +147,13 @@ class HistorySettings(Section):
     broken_after_failures: Annotated[int, Field(ge=1)] = 3
     broken_after_days: Annotated[float, Field(ge=0)] = 3.0
     ok_ttl_days: Annotated[float, Field(ge=0)] = 7.0
+    ok_ttl_spread: Annotated[float, Field(ge=0, le=1)] = 0.5
     failing_ttl_hours: Annotated[float, Field(ge=0)] = 20.0
     lookback_days: Annotated[int, Field(ge=1)] = 90
     path: Path = Path(".verifier/history.sqlite3")
+    url: str | None = None
+    """A PostgreSQL history (``postgresql://…``) instead of the SQLite file; better given as
+    ``$VERIFIER_HISTORY_URL`` when it holds a password."""
 
 
 class SourcesSettings(Section):

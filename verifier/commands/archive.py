@@ -11,7 +11,7 @@ from verifier.archive.edits import planned_edits
 from verifier.archive.writeback import WriteBackError, write_archive_urls
 from verifier.config import Settings
 from verifier.events.discover import events_folder_of
-from verifier.history.store import SQLiteHistory
+from verifier.history.store import open_history
 from verifier.outcomes import CouldNotCheck
 from verifier.stages import check_sources, load_events, select_files
 
@@ -39,7 +39,7 @@ async def archive_events(
     insert or fix ``archive_url`` lines. A file changed since it was read is left alone."""
     events = load_events(settings, select_files(settings, paths))
     folder = settings.resolve(settings.paths.events)
-    with SQLiteHistory(settings.resolve(settings.history.path)) as store:
+    with open_history(settings) as store:
         sources = await check_sources(
             settings,
             events.urls(),

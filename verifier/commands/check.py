@@ -14,7 +14,7 @@ from verifier.citation.stage import read_captures
 from verifier.config import Settings
 from verifier.events.discover import base_versions
 from verifier.events.gate import GATE_WARN, base_urls, gate_violations, new_source_urls
-from verifier.history.store import SQLiteHistory
+from verifier.history.store import history_exists, open_history
 from verifier.models import Observation, Verdict
 from verifier.outcomes import CheckOutcome
 from verifier.stages import (
@@ -58,7 +58,7 @@ async def check_online(
     if on_start is not None:
         on_start(len(urls))
     # archive knowledge and soft-404 probes persist in the history
-    with SQLiteHistory(settings.resolve(settings.history.path)) as store:
+    with open_history(settings) as store:
         since = utc_now() - dt.timedelta(days=settings.history.lookback_days)
         good_hosts = frozenset(answering_hosts(store.latest(urls, pages=False).values(), since))
         sources = await check_sources(
@@ -141,10 +141,9 @@ def recently_alive(
     settings: Settings, urls: Sequence[str], now: dt.datetime
 ) -> dict[str, Observation]:
     """Observations of ``urls`` that the history (if any) saw alive within a day."""
-    path = settings.resolve(settings.history.path)
-    if not urls or not path.is_file():
+    if not urls or not history_exists(settings):
         return {}
-    with SQLiteHistory(path) as store:
+    with open_history(settings) as store:
         latest = store.latest(urls)
     return {
         url: observation

@@ -26,9 +26,8 @@ from verifier.citation.judge import CitationCheck
 from verifier.citation.stage import read_captures
 from verifier.commands.runlog import LOGGER, event
 from verifier.config import Settings
-from verifier.history.lock import RunLock
 from verifier.history.plan import due_urls, outage_witnesses, statuses_of
-from verifier.history.store import RunState, SQLiteHistory
+from verifier.history.store import History, RunState, open_history
 from verifier.models import EventReport, Observation
 from verifier.outcomes import CouldNotCheck, RunOutcome, Shortfall
 from verifier.reports.formats.markdown import render_broken_links
@@ -45,7 +44,7 @@ from verifier.web.liveness import utc_now
 from verifier.web.outage import answering_hosts, is_outage_failure
 
 ReportExtras = Callable[
-    [Sequence[EventReport], dict[str, Any], SQLiteHistory, dt.datetime], dict[str, str]
+    [Sequence[EventReport], dict[str, Any], History, dt.datetime], dict[str, str]
 ]
 
 
@@ -105,15 +104,11 @@ async def nightly_run(
     started = time.monotonic()
     now = clock()
     events = load_events(settings, select_files(settings))
-    store_path = settings.resolve(settings.history.path)
-    with (
-        RunLock(store_path.with_name(store_path.name + ".lock")),
-        SQLiteHistory(store_path) as store,
-    ):
+    with open_history(settings) as store, store.run_lock():
         run, resumed = store.start_run(now)
         urls = events.urls()
         since = now - dt.timedelta(days=settings.history.lookback_days)
-        before = statuses_of(store.histories(urls, since), settings)
+        before = statuses_of(store.states(urls), settings)
         latest = store.latest(urls, pages=False)  # planning: no page facts needed
         seen = store.run_observations(run.id) if resumed else []
         done = {observation.url for observation in seen}
@@ -187,8 +182,8 @@ async def nightly_run(
             outcome.could_not_check.append(
                 CouldNotCheck(Shortfall.INTERRUPTED, "the next start resumes it")
             )
-        after_histories = store.histories(urls, since)
-        after = statuses_of(after_histories, settings)
+        states = store.states(urls)
+        after = statuses_of(states, settings)
         archive = {task.key: info for task in tasks if (info := store.get(task.key)) is not None}
         latest = store.latest(urls)
         citation = None
@@ -206,7 +201,7 @@ async def nightly_run(
             citation = CitationCheck(settings.citation, heads)
         outcome.reports = events.fold(latest, archive, statuses=after, citation=citation)
         outcome.figures["wall_seconds"] = round(time.monotonic() - started, 2)
-        broken = broken_links(outcome.reports, after_histories, before, after)
+        broken = broken_links(outcome.reports, states, before, after)
         summary = run_summary(outcome, broken, clock())
         outcome.figures["statuses"] = summary["statuses"]
         files = {

@@ -30,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 from verifier.commands.runlog import event
 from verifier.config import ScheduleSettings, Settings
 from verifier.errors import ConfigError
-from verifier.history.store import SQLiteHistory
+from verifier.history.store import open_history
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -160,7 +160,7 @@ class Daemon:
         event("daemon stopped")
 
     def _catch_up_needed(self) -> bool:
-        store = SQLiteHistory(self._settings.resolve(self._settings.history.path))
+        store = open_history(self._settings)
         try:
             runs = store.runs()
             last = store.last_successful_run()

@@ -5,11 +5,11 @@ one read serves every later run)."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, MutableMapping
 
 from verifier.citation.facts import PageFacts
 from verifier.citation.judge import CaptureHead
+from verifier.history.engine import Sql
 from verifier.models import Observation
 
 MIGRATION = """
@@ -30,7 +30,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-def put_pages(db: sqlite3.Connection, observations: Iterable[Observation]) -> None:
+def put_pages(db: Sql, observations: Iterable[Observation]) -> None:
     """Keep the page facts that came with ``observations`` (inside the caller's transaction)."""
     db.executemany(
         "INSERT INTO pages (url, checked_at, facts) VALUES (?, ?, ?) ON CONFLICT (url) DO "
@@ -43,7 +43,7 @@ def put_pages(db: sqlite3.Connection, observations: Iterable[Observation]) -> No
     )
 
 
-def attach_pages(db: sqlite3.Connection, latest: MutableMapping[str, Observation]) -> None:
+def attach_pages(db: Sql, latest: MutableMapping[str, Observation]) -> None:
     """Give each observation in ``latest`` the page facts read with it (facts from an older
     check of the URL describe a page that may be gone, so they are not attached)."""
     for url, checked_at, facts in db.execute("SELECT url, checked_at, facts FROM pages"):
@@ -54,14 +54,14 @@ def attach_pages(db: sqlite3.Connection, latest: MutableMapping[str, Observation
             )
 
 
-def get_capture_head(db: sqlite3.Connection, capture: str) -> CaptureHead | None:
+def get_capture_head(db: Sql, capture: str) -> CaptureHead | None:
     row = db.execute("SELECT facts FROM capture_heads WHERE capture = ?", (capture,)).fetchone()
     if row is None:
         return None
     return CaptureHead(capture, PageFacts.model_validate_json(row[0]) if row[0] else None)
 
 
-def put_capture_head(db: sqlite3.Connection, head: CaptureHead, now: dt.datetime) -> None:
+def put_capture_head(db: Sql, head: CaptureHead, now: dt.datetime) -> None:
     facts = head.facts.model_dump_json(exclude_defaults=True) if head.facts else None
     db.execute(
         "INSERT INTO capture_heads (capture, facts, read_at) VALUES (?, ?, ?) "

@@ -7,16 +7,16 @@ import datetime as dt
 from collections.abc import Sequence
 
 from verifier.config import Settings
-from verifier.history.status import decide_status, is_due
+from verifier.history.status import UrlState, is_due, status_of
 from verifier.models import Observation, Status, Verdict
 from verifier.urls import request_host
 
 
-def statuses_of(histories: dict[str, list[Observation]], settings: Settings) -> dict[str, Status]:
+def statuses_of(states: dict[str, UrlState], settings: Settings) -> dict[str, Status]:
     h = settings.history
     return {
-        url: decide_status(history, h.broken_after_failures, h.broken_after_days)
-        for url, history in histories.items()
+        url: status_of(state, h.broken_after_failures, h.broken_after_days)
+        for url, state in states.items()
     }
 
 
@@ -33,13 +33,21 @@ def due_urls(
     """URLs to check tonight: new ones first, then failing, then the longest unchecked."""
     ok_ttl = dt.timedelta(days=settings.history.ok_ttl_days)
     failing_ttl = dt.timedelta(hours=settings.history.failing_ttl_hours)
+    spread = settings.history.ok_ttl_spread
     due = [
         url
         for url in urls
         if url not in done
         and (
             full
-            or is_due(latest.get(url), statuses.get(url, Status.UNKNOWN), now, ok_ttl, failing_ttl)
+            or is_due(
+                latest.get(url),
+                statuses.get(url, Status.UNKNOWN),
+                now,
+                ok_ttl,
+                failing_ttl,
+                spread=spread,
+            )
         )
     ]
 

@@ -1,9 +1,9 @@
-"""The history store: URLs, every observation, archive records and runs, in SQLite.
+"""The history store: URLs, every observation, archive records and runs.
 
-SQLite in WAL mode (readers never block the nightly writer), one file whose path is in
-config. Schema changes are numbered migrations applied in order on open
-(``PRAGMA user_version``), from the first version on. ``HistoryStore`` is the small
-interface the pipeline uses, so another engine can stand in later.
+One store (``History``) over two engines (``history.engine``): SQLite, one file whose path
+is in config (the default), and PostgreSQL (``history.postgres``) for several machines.
+Schema changes are numbered migrations applied in order on open, the same list for both.
+``open_history`` opens what the config names.
 
 Observations are unique per (run, URL): a run killed halfway and resumed never counts a
 URL twice. Observations made during a detected network outage are never kept.
@@ -11,24 +11,29 @@ URL twice. Observations made during a detected network outage are never kept.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-import sqlite3
+import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, Self
 
 from verifier.citation.judge import CaptureHead
-from verifier.history import pages
+from verifier.config import Settings
+from verifier.history import pages, url_state
+from verifier.history.engine import Engine, Migration, Sql, SQLiteEngine
 from verifier.history.pages import attach_pages
 from verifier.history.retention import prune_observations
+from verifier.history.status import UrlState
+from verifier.history.url_state import OBSERVATION_COLUMNS, observation
 from verifier.models import ArchiveInfo, Observation
 from verifier.web.soft404 import ProbeFacts
 
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema
     """
     CREATE TABLE runs (
@@ -78,6 +83,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: what each live page says about itself (title, site name, dates) and the heads of
     # Wayback captures read, for the citation check
     pages.MIGRATION,
+    # 5: each URL's newest settled observation and streak of failures, so a night reads one
+    # row per URL instead of the whole history
+    url_state.migrate,
 )
 
 
@@ -111,6 +119,7 @@ class HistoryStore(Protocol):
         self, urls: Iterable[str], since: dt.datetime
     ) -> dict[str, list[Observation]]: ...
     def latest(self, urls: Iterable[str], *, pages: bool = True) -> dict[str, Observation]: ...
+    def states(self, urls: Iterable[str]) -> dict[str, UrlState]: ...
     def last_successful_run(self) -> RunRecord | None: ...
     def runs(self) -> list[RunRecord]: ...
     def get(self, url: str) -> ArchiveInfo | None: ...
@@ -128,35 +137,56 @@ def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-class SQLiteHistory:
-    """``HistoryStore`` on one SQLite file."""
+HISTORY_URL_VARIABLE = "VERIFIER_HISTORY_URL"
+"""Where a PostgreSQL history's URL may come from instead of the config file (it may hold a
+password)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
 
-    def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+def history_url(settings: Settings) -> str | None:
+    """The PostgreSQL URL the settings (or the environment) name, or None for SQLite."""
+    return settings.history.url or os.environ.get(HISTORY_URL_VARIABLE) or None
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+
+def history_exists(settings: Settings) -> bool:
+    """Whether there is a history to read (a PostgreSQL one always is)."""
+    return history_url(settings) is not None or settings.resolve(settings.history.path).is_file()
+
+
+def open_history(settings: Settings) -> History:
+    """The history the settings name: PostgreSQL when a URL is set, else the SQLite file."""
+    url = history_url(settings)
+    if url is not None:
+        from verifier.history.postgres import PostgresEngine  # noqa: PLC0415 (optional psycopg)
+
+        return History(PostgresEngine(url, MIGRATIONS))
+    return SQLiteHistory(settings.resolve(settings.history.path))
+
+
+class History:
+    """``HistoryStore`` on an engine (``SQLiteHistory``: on one SQLite file)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._db = engine.sql
+        engine.migrate()
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Sql]:
+        return self._engine.transaction()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return self._engine.schema_version()
+
+    def run_lock(self) -> contextlib.AbstractContextManager[object]:
+        """Held while a nightly run works: a second run is refused (``RunLockedError``)."""
+        return self._engine.run_lock()
 
     def close(self) -> None:
-        self._db.close()
+        self._engine.close()
 
     def __enter__(self) -> Self:
         return self
@@ -176,10 +206,11 @@ class SQLiteHistory:
                 self._db.execute("UPDATE runs SET state = 'running' WHERE id = ?", (row[0],))
             return RunRecord(row[0], _when(row[1]), RunState.RUNNING), True
         with self._transaction():
-            cursor = self._db.execute(
-                "INSERT INTO runs (started_at, state) VALUES (?, 'running')", (_iso(now),)
-            )
-        return RunRecord(int(cursor.lastrowid or 0), now, RunState.RUNNING), False
+            (run_id,) = self._db.execute(
+                "INSERT INTO runs (started_at, state) VALUES (?, 'running') RETURNING id",
+                (_iso(now),),
+            ).fetchone()
+        return RunRecord(int(run_id), now, RunState.RUNNING), False
 
     def finish_run(
         self, run_id: int, state: RunState, now: dt.datetime, summary: dict[str, Any]
@@ -214,28 +245,28 @@ class SQLiteHistory:
         ``settle_provisional`` keeps or drops them. Page facts are kept beside them.
         """
         observations = list(observations)
-        rows = [
-            (
-                run_id,
-                o.url,
-                _iso(o.checked_at),
-                o.verdict.value,
-                o.http_status,
-                o.final_url,
-                o.attempts,
-                o.detail,
-                o.failure,
-                int(provisional),
-            )
-            for o in observations
-        ]
         with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO observations (run_id, url, checked_at, verdict, "
-                "http_status, final_url, attempts, detail, failure, provisional) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            for o in observations:
+                inserted = self._db.execute(
+                    "INSERT INTO observations (run_id, url, checked_at, verdict, "
+                    "http_status, final_url, attempts, detail, failure, provisional) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (run_id, url) DO NOTHING RETURNING id",
+                    (
+                        run_id,
+                        o.url,
+                        _iso(o.checked_at),
+                        o.verdict.value,
+                        o.http_status,
+                        o.final_url,
+                        o.attempts,
+                        o.detail,
+                        o.failure,
+                        int(provisional),
+                    ),
+                ).fetchone()
+                if inserted is not None and not provisional:
+                    url_state.settled(self._db, int(inserted[0]), o)
             pages.put_pages(self._db, observations)
 
     def settle_provisional(self, run_id: int, *, keep: bool) -> None:
@@ -243,10 +274,17 @@ class SQLiteHistory:
         are forgotten: nothing observed during an outage is stored)."""
         with self._transaction():
             if keep:
+                rows = self._db.execute(
+                    f"SELECT o.id, {OBSERVATION_COLUMNS} FROM observations o "
+                    "WHERE o.run_id = ? AND o.provisional = 1 ORDER BY o.checked_at",
+                    (run_id,),
+                ).fetchall()
                 self._db.execute(
                     "UPDATE observations SET provisional = 0 WHERE run_id = ? AND provisional = 1",
                     (run_id,),
                 )
+                for row in rows:
+                    url_state.settled(self._db, row[0], observation(row[1:]))
             else:
                 self._db.execute(
                     "DELETE FROM observations WHERE run_id = ? AND provisional = 1", (run_id,)
@@ -261,7 +299,7 @@ class SQLiteHistory:
         """Everything a run has observed so far, provisional included (a resumed run's
         outage watch starts from it)."""
         return [
-            _observation(row)
+            observation(row)
             for row in self._db.execute(
                 "SELECT url, checked_at, verdict, http_status, final_url, attempts, detail, "
                 "failure FROM observations WHERE run_id = ?",
@@ -285,24 +323,20 @@ class SQLiteHistory:
             (_iso(since),),
         ):
             if row[0] in wanted:
-                result[row[0]].append(_observation(row))
+                result[row[0]].append(observation(row))
         return dict(result)
 
     def latest(self, urls: Iterable[str], *, pages: bool = True) -> dict[str, Observation]:
         """The newest observation of each of ``urls`` that has one, with the page facts read
         with it (``pages=False``: without, for planning that never reads them)."""
-        wanted = set(urls)
-        result: dict[str, Observation] = {}
-        for row in self._db.execute(
-            "SELECT url, checked_at, verdict, http_status, final_url, attempts, detail, failure "
-            "FROM observations o WHERE provisional = 0 AND checked_at = "
-            "(SELECT MAX(checked_at) FROM observations WHERE url = o.url AND provisional = 0)"
-        ):
-            if row[0] in wanted:
-                result[row[0]] = _observation(row)
+        result = url_state.latest(self._db, urls)
         if pages:
             attach_pages(self._db, result)
         return result
+
+    def states(self, urls: Iterable[str]) -> dict[str, UrlState]:
+        """What decides each URL's status (its newest check, its streak of failures)."""
+        return url_state.states(self._db, urls)
 
     def status_history(self) -> list[tuple[RunRecord, dict[str, int]]]:
         """Each finished run's totals of source statuses (from its stored figures), for the
@@ -371,28 +405,8 @@ class SQLiteHistory:
             )
 
 
-def _observation(row: Sequence[Any]) -> Observation:
-    return Observation(
-        url=row[0],
-        checked_at=_when(row[1]),
-        verdict=row[2],
-        http_status=row[3],
-        final_url=row[4],
-        attempts=row[5],
-        detail=row[6],
-        failure=row[7],
-    )
+class SQLiteHistory(History):
+    """The history in one SQLite file (WAL)."""
 
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) in autocommit mode."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def __init__(self, path: Path) -> None:
+        super().__init__(SQLiteEngine(path, MIGRATIONS))

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verifier.history.store import RunRecord, RunState, SQLiteHistory
+from verifier.history.store import History, RunRecord, RunState
 from verifier.models import EventReport
 from verifier.reports.formats.chart import RunPoint
 from verifier.reports.formats.html import RunFacts, render_html
@@ -15,7 +15,7 @@ from verifier.reports.formats.html import RunFacts, render_html
 def html_reports(
     reports: Sequence[EventReport],
     summary: dict[str, Any],
-    store: SQLiteHistory,
+    store: History,
     now: dt.datetime,
 ) -> dict[str, str]:
     """``index.html``: every source, searchable; the Run card says what this run did, and the

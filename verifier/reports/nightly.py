@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from verifier.history.status import failing_since
-from verifier.models import SCHEMA_VERSION, EventReport, Observation, Status
+from verifier.history.status import UrlState
+from verifier.models import SCHEMA_VERSION, EventReport, Status
 from verifier.outcomes import RunOutcome
 from verifier.reports.formats.markdown import BrokenLink, render_event_markdown
 from verifier.reports.summary import summarize
@@ -20,7 +20,7 @@ from verifier.urls import host_of, normalize_url
 
 def broken_links(
     reports: Sequence[EventReport],
-    histories: dict[str, list[Observation]],
+    states: dict[str, UrlState],
     before: dict[str, Status],
     after: dict[str, Status],
 ) -> list[BrokenLink]:
@@ -33,7 +33,7 @@ def broken_links(
                     BrokenLink(
                         report,
                         source,
-                        failing_since(histories.get(key, [])),
+                        state.streak_since if (state := states.get(key)) else None,
                         new=before.get(key) is not Status.BROKEN,
                     )
                 )
