@@ -249,6 +249,7 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
                     clock=clock,
                     on_start=progress.start,
                     on_result=progress.advance,
+                    workers=args.workers,
                 )
             )
     finally:
@@ -260,6 +261,20 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
     print(run_summary_line(outcome, settings.resolve(settings.paths.reports)))
     say_could_not_check(outcome)
     return exit_code_for(outcome)
+
+
+def run_worker(args: argparse.Namespace) -> ExitCode:
+    from verifier.commands.worker import figures_line, worker_job
+    from verifier.web.liveness import utc_now
+    from verifier.workers.coordinator import read_settings_file
+
+    settings = read_settings_file(args.settings_file) if args.settings_file else None
+    settings = settings or load_settings(args.config)
+    fixed: dt.datetime | None = args.now
+    clock = (lambda: fixed) if fixed is not None else utc_now
+    figures = run_async(worker_job(settings, once=args.once, clock=clock))
+    print(figures_line(figures), flush=True)
+    return ExitCode.COULD_NOT_CHECK if figures.outage else ExitCode.PASSED
 
 
 def run_archive(args: argparse.Namespace) -> ExitCode:
@@ -309,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "archive": run_archive,
         "baseline": run_baseline,
         "schedule": run_schedule,
+        "worker": run_worker,
     }
     try:
         args = build_parser().parse_args(argv)

@@ -104,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="recheck every URL, whatever its TTL")
     run.add_argument("--log-file", type=Path, help="append the run's log here as JSON lines")
     run.add_argument("--now", type=_moment, help=argparse.SUPPRESS)  # replay a night in tests
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="share the checks among N local worker processes (a PostgreSQL history)",
+    )
+    worker = commands.add_parser(
+        "worker",
+        help="check a share of the running night's URLs (a PostgreSQL history)",
+        description=(
+            "Lease domains of the night that `verifier run` started in the PostgreSQL history "
+            "and check their URLs; start any number, on any machine. A dead worker's domains "
+            "pass to the others once its leases lapse ([workers] lease_seconds)."
+        ),
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="exit when no run has work left (else keep polling)"
+    )
+    worker.add_argument("--settings-file", type=Path, help=argparse.SUPPRESS)  # from run
+    worker.add_argument("--now", type=_moment, help=argparse.SUPPRESS)
 
     commands.add_parser(
         "schedule",
@@ -163,3 +184,13 @@ def _moment(text: str) -> dt.datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {number}")
+    return number

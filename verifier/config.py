@@ -31,6 +31,7 @@ from verifier.config_sections import (
     SeverityName,
     SourcesSettings,
     WaybackSettings,
+    WorkersSettings,
 )
 from verifier.errors import ConfigError
 from verifier.events.registry import DomainRegistry
@@ -56,6 +57,7 @@ __all__ = [
     "SeverityName",
     "SourcesSettings",
     "WaybackSettings",
+    "WorkersSettings",
     "load_settings",
 ]
 
@@ -73,6 +75,7 @@ class Settings(Section):
     schedule: ScheduleSettings = ScheduleSettings()
     citation: CitationSettings = CitationSettings()
     sources: SourcesSettings = SourcesSettings()
+    workers: WorkersSettings = WorkersSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

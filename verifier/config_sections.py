@@ -156,6 +156,24 @@ class HistorySettings(Section):
     ``$VERIFIER_HISTORY_URL`` when it holds a password."""
 
 
+class WorkersSettings(Section):
+    """``verifier worker`` processes sharing a night through a PostgreSQL history: how long
+    a domain's lease and a host's token hold unrenewed (so how soon a dead worker's domains
+    pass to another), how often they are renewed, and how much one lease call takes."""
+
+    lease_seconds: Annotated[float, Field(gt=0)] = 60.0
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
+    batch_urls: Annotated[int, Field(ge=1)] = 2000
+    token_idle_seconds: Annotated[float, Field(ge=0)] = 2.0
+    poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> WorkersSettings:
+        if self.heartbeat_seconds * 3 > self.lease_seconds:
+            raise ValueError("workers.heartbeat_seconds must be at most a third of lease_seconds")
+        return self
+
+
 class SourcesSettings(Section):
     """Which sources are checked, and which answers count as alive (as lychee's
     ``exclude``/``accept``): for sites known to refuse scripts, intranet links, and the like."""

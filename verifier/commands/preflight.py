@@ -21,6 +21,7 @@ from pathlib import Path
 
 from verifier.config import Settings
 from verifier.errors import CannotWriteError, PathKindError
+from verifier.history.store import history_url
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html#the_database_header
 SQLITE_SIBLINGS = ("-wal", "-shm", "-journal")  # created beside the database: the folder is written
@@ -50,6 +51,8 @@ def preflight(
         writable_folder(folder, "paths.reports")
         writable_folder(folder / "events", "paths.reports")
     database = settings.resolve(settings.history.path)
+    if history_url(settings) is not None:
+        history = HistoryUse.NONE  # a PostgreSQL history: the server says (ConfigError)
     if history is HistoryUse.IF_PRESENT and not _exists(database, "history.path"):
         history = HistoryUse.NONE
     if history is not HistoryUse.NONE:

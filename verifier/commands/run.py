@@ -42,6 +42,7 @@ from verifier.stages import (
 )
 from verifier.web.liveness import utc_now
 from verifier.web.outage import answering_hosts, is_outage_failure
+from verifier.workers.coordinator import check_with_workers
 
 ReportExtras = Callable[
     [Sequence[EventReport], dict[str, Any], History, dt.datetime], dict[str, str]
@@ -57,6 +58,7 @@ async def nightly_job(
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     handle_signals: bool = True,
+    workers: int = 0,
 ) -> RunOutcome:
     """One night, logged, with the HTML page; SIGTERM or SIGINT set ``stop`` while it runs
     (unless the caller, e.g. the scheduler daemon, handles signals itself)."""
@@ -72,6 +74,7 @@ async def nightly_job(
                 on_result=on_result,
                 on_start=on_start,
                 extra_reports=html_reports,
+                workers=workers,
             )
         except Exception:
             LOGGER.exception("run crashed")
@@ -99,8 +102,10 @@ async def nightly_run(
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     extra_reports: ReportExtras | None = None,
+    workers: int = 0,
 ) -> RunOutcome:
-    """One night's work; ``full`` rechecks every URL whatever its TTL."""
+    """One night's work; ``full`` rechecks every URL whatever its TTL; ``workers`` processes
+    share the checks (a PostgreSQL history: ``verifier.workers``)."""
     started = time.monotonic()
     now = clock()
     events = load_events(settings, select_files(settings))
@@ -139,19 +144,34 @@ async def nightly_run(
             seen=seen,
         )
         try:
-            sources = await check_sources(
-                settings,
-                due,
-                tasks,
-                transport=transport,
-                wayback_transport=wayback_transport,
-                archive_store=store,
-                probe_cache=store,
-                on_result=observed,
-                stop=stop,
-                clock=clock,
-                evidence=evidence,
-            )
+            if workers:
+                sources = await check_with_workers(
+                    settings,
+                    store,
+                    run.id,
+                    due,
+                    tasks,
+                    workers=workers,
+                    stop=stop or asyncio.Event(),
+                    clock=clock,
+                    now=None if clock is utc_now else now,  # a replayed night: its time
+                    evidence=evidence,
+                    wayback_transport=wayback_transport,
+                )
+            else:
+                sources = await check_sources(
+                    settings,
+                    due,
+                    tasks,
+                    transport=transport,
+                    wayback_transport=wayback_transport,
+                    archive_store=store,
+                    probe_cache=store,
+                    on_result=observed,
+                    stop=stop,
+                    clock=clock,
+                    evidence=evidence,
+                )
         except asyncio.CancelledError:
             store.finish_run(run.id, RunState.INTERRUPTED, clock(), {"cancelled": True})
             raise

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -32,6 +32,17 @@ from verifier.web.politeness import FairLimiter, HostGate
 from verifier.web.streams import AsyncioBackend
 from verifier.web.transport import ShardedTransport, tls_context
 from verifier.web.url_budget import CURRENT_BUDGET
+
+
+class HostGuard(Protocol):
+    """Politeness beyond this process: leave to send to a host (workers hold a token per
+    host, so no two of them send to one host at once)."""
+
+    async def enter(self, host: str) -> None:
+        """Wait until this process may send to ``host`` (``RunStopping``: it may not)."""
+
+    def leave(self, host: str) -> None:
+        """A request that ``enter`` let through has ended."""
 
 
 class Fetcher:
@@ -78,6 +89,7 @@ class Fetcher:
         self._run_stop: asyncio.Event | None = None
         self._sending: set[asyncio.Task[Any]] = set()
         self.requests_sent = 0
+        self.guard: HostGuard | None = None
 
     def stop_with(self, stop: asyncio.Event | None) -> None:
         """Also stop (at once, before any further request) when ``stop`` is set."""
@@ -133,6 +145,15 @@ class Fetcher:
             raise FetchError(Failure.BAD_URL, problem)
         if self.stopping:
             raise RunStopping(url)
+        if self.guard is not None:
+            await self.guard.enter(host)
+            try:
+                return await self._exchange(request, method, url, host)
+            finally:
+                self.guard.leave(host)
+        return await self._exchange(request, method, url, host)
+
+    async def _exchange(self, request: httpx.Request, method: str, url: str, host: str) -> Response:
         gate = self.gate(host)
         await gate.enter()
         try:

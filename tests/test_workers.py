@@ -1,0 +1,191 @@
+"""Workers sharing a night through PostgreSQL: leases, fencing, host tokens, a run with
+worker processes whose reports are a single run's, and a worker killed mid-domain."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.loopweb import LoopWeb
+from tests.nightly_support import run_settings
+from tests.test_postgres_history import comparable, write_events
+from verifier.commands.run import nightly_run
+from verifier.config import Settings
+from verifier.config_sections import HistorySettings, WorkersSettings
+from verifier.errors import ConfigError, RunStopping
+from verifier.history.postgres import PostgresEngine
+from verifier.history.store import MIGRATIONS, History, RunState, SQLiteHistory
+from verifier.models import Observation, Verdict
+from verifier.workers.coordinator import settings_file
+from verifier.workers.domains import registrable_domain
+from verifier.workers.queue import WorkQueue
+from verifier.workers.tokens import TokenGuard
+
+NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+
+
+def open_pg(url: str) -> History:
+    return History(PostgresEngine(url, MIGRATIONS))
+
+
+def seen(url: str) -> Observation:
+    return Observation(url=url, verdict=Verdict.ALIVE, checked_at=NIGHT_0)
+
+
+def test_registrable_domains_group_a_sites_hosts() -> None:
+    assert registrable_domain("www.bbc.co.uk") == registrable_domain("news.bbc.co.uk")
+    assert registrable_domain("www.bbc.co.uk") == "bbc.co.uk"
+    assert registrable_domain("127.0.0.5") == "127.0.0.5"
+    assert registrable_domain("h1.bench.test") != registrable_domain("h2.bench.test")
+
+
+def test_the_queue_needs_a_postgresql_history(tmp_path: Path) -> None:
+    with SQLiteHistory(tmp_path / "h.sqlite3") as store, pytest.raises(ConfigError, match="url"):
+        WorkQueue(store)
+
+
+def test_two_workers_never_lease_the_same_domain(postgres_url: str) -> None:
+    urls = [f"https://s{n % 7}.example{n % 5}.com/{n}" for n in range(60)]
+    with open_pg(postgres_url) as store:
+        run, _ = store.start_run(NIGHT_0)
+        queue = WorkQueue(store)
+        assert queue.publish(run.id, urls) == 5
+        assert queue.publish(run.id, urls) == 5  # again after a restart: nothing twice
+        first = queue.lease(run.id, "a", max_urls=20, ttl=30)
+        second = queue.lease(run.id, "b", max_urls=1000, ttl=30)
+        third = queue.lease(run.id, "c", max_urls=1000, ttl=30)
+    a, b = {lease.domain for lease in first}, {lease.domain for lease in second}
+    assert a and b and not a & b
+    assert len(a | b) == 5
+    assert third == []
+    assert all(0 < lease.seconds_left <= 30 for lease in first)
+
+
+def test_a_result_is_stored_only_while_the_lease_holds(postgres_url: str) -> None:
+    urls = ["https://a.example.com/1", "https://a.example.com/2"]
+    with open_pg(postgres_url) as store:
+        run, _ = store.start_run(NIGHT_0)
+        queue = WorkQueue(store)
+        queue.publish(run.id, urls)
+        [lease] = queue.lease(run.id, "a", max_urls=10, ttl=0.3)
+        assert queue.record(run.id, "a", lease.domain, seen(urls[0]), provisional=False, last=False)
+        time.sleep(0.4)  # the lease lapses: "b" takes the domain over
+        assert queue.renew(run.id, "a", 30) == set()
+        [taken] = queue.lease(run.id, "b", max_urls=10, ttl=30)
+        assert taken.domain == lease.domain
+        assert queue.urls_left(run.id, [taken.domain]) == [urls[1]]
+        assert not queue.record(
+            run.id, "a", lease.domain, seen(urls[1]), provisional=False, last=True
+        )
+        assert queue.record(run.id, "b", taken.domain, seen(urls[1]), provisional=False, last=True)
+        assert queue.domains_left(run.id) == 0
+        assert store.observed_in_run(run.id) == set(urls)
+
+
+async def test_a_host_token_keeps_a_second_worker_waiting(postgres_url: str) -> None:
+    with open_pg(postgres_url) as one, open_pg(postgres_url) as two:
+        first = TokenGuard(WorkQueue(one), "a", ttl=30, margin=1, poll=0.05)
+        second = TokenGuard(WorkQueue(two), "b", ttl=30, margin=1, poll=0.05)
+        await first.enter("h.example.com")
+        waiting = asyncio.create_task(second.enter("h.example.com"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        first.leave("h.example.com")
+        first.release()
+        await asyncio.wait_for(waiting, 5)
+        assert second.waits >= 1
+        second.lost_domains.add("example.com")
+        with pytest.raises(RunStopping):
+            await second.enter("www.example.com")
+
+
+async def until(condition: Callable[[], bool], *, seconds: float) -> None:
+    """Poll ``condition`` (a database count: nothing to await) until true, for ``seconds``
+    at most."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 (the condition is another process's writes)
+            await asyncio.sleep(0.05)
+
+
+def worker_settings(root: Path, postgres_url: str, **workers: float) -> Settings:
+    settings = run_settings(root, root / "events", per_host=1, min_host_interval=0.0)
+    options = {"lease_seconds": 3.0, "heartbeat_seconds": 0.5, "poll_seconds": 0.1, **workers}
+    return settings.model_copy(
+        update={
+            "history": HistorySettings(url=postgres_url, path=root / "unused.sqlite3"),
+            "workers": WorkersSettings(**options),  # type: ignore[arg-type]
+        }
+    )
+
+
+async def test_a_night_with_worker_processes_reports_as_a_single_run(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with LoopWeb(hosts=8) as web:
+        urls = [web.url(n % 8, f"/ok/story-{n}") for n in range(40)]
+        urls += [web.url(n % 8, f"/status/404/gone-{n}") for n in range(5)]
+        single_root, shared_root = tmp_path / "single", tmp_path / "shared"
+        for root in (single_root, shared_root):
+            write_events(root / "events", urls)
+        single = run_settings(single_root, single_root / "events", per_host=1)
+        shared = worker_settings(shared_root, postgres_url)
+        for night in range(4):
+            when = NIGHT_0 + dt.timedelta(days=night * 1.5)
+            alone = await nightly_run(single, clock=lambda when=when: when)
+            web.reset_counters()
+            together = await nightly_run(shared, clock=lambda when=when: when, workers=3)
+            assert together.state == alone.state == "complete"
+            assert together.figures["checked"] == alone.figures["checked"]
+            assert max(web.max_inflight_by_host.values(), default=0) <= 1
+    assert comparable(shared_root / "reports") == comparable(single_root / "reports")
+
+
+async def test_a_killed_workers_domains_pass_to_another(postgres_url: str, tmp_path: Path) -> None:
+    """Kill one of two workers mid-domain: every URL is stored exactly once, the survivor
+    takes the dead worker's domains once its leases lapse, and no host ever has two
+    requests in flight (so never one from each worker)."""
+    hosts = 4
+    async with LoopWeb(hosts=hosts, latency_ms=60) as web:
+        urls = [web.url(n % hosts, f"/ok/story-{n}") for n in range(120)]
+        write_events(tmp_path / "events", urls)
+        settings = worker_settings(tmp_path, postgres_url, batch_urls=30)
+        with open_pg(postgres_url) as store:
+            run, _ = store.start_run(NIGHT_0)
+            queue = WorkQueue(store)
+            assert queue.publish(run.id, urls) == hosts
+            with settings_file(settings) as path:
+                command = [sys.executable, "-m", "verifier", "worker", "--once"]
+                command += ["--settings-file", str(path), "--now", NIGHT_0.isoformat()]
+                victim = await asyncio.create_subprocess_exec(
+                    *command, stdout=asyncio.subprocess.DEVNULL
+                )
+                await until(lambda: len(store.observed_in_run(run.id)) >= 10, seconds=60)
+                survivor = await asyncio.create_subprocess_exec(
+                    *command, stdout=asyncio.subprocess.PIPE
+                )
+                await asyncio.sleep(0.3)
+                stored_before = len(store.observed_in_run(run.id))
+                os.kill(victim.pid, signal.SIGKILL)
+                killed_at = time.monotonic()
+                await victim.wait()
+                assert 10 <= stored_before < len(urls)  # killed mid-night, mid-domain
+                out, _ = await asyncio.wait_for(survivor.communicate(), 120)
+                finished = time.monotonic()
+            assert survivor.returncode == 0, out
+            observations = store._db.execute(
+                "SELECT url, COUNT(*) FROM observations WHERE run_id = ? GROUP BY url", (run.id,)
+            ).fetchall()
+            assert queue.domains_left(run.id) == 0
+            store.finish_run(run.id, RunState.COMPLETE, NIGHT_0, {})
+        assert {url for url, _ in observations} == set(urls)
+        assert {count for _, count in observations} == {1}
+        assert max(web.max_inflight_by_host.values()) == 1
+        assert finished - killed_at >= settings.workers.lease_seconds * 0.9  # after the lapse

@@ -1,0 +1,187 @@
+"""One worker: lease domains of the open run, check their URLs, store each result while the
+lease holds, and take over what a dead worker's lapsed leases leave.
+
+A worker checks with the nightly run's own checker (the same politeness per host, retries,
+soft-404 probes, outage watch), with two things added: every request first takes its host's
+token (``tokens``), and every result is stored through the queue, fenced by the lease. A
+heartbeat renews leases and tokens; a lease found lost stops the worker sending to that
+domain at once (a request in flight may end, its result is not stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable
+
+import httpx
+
+from verifier.config import Settings
+from verifier.history.store import History, open_history
+from verifier.models import Observation
+from verifier.urls import request_host
+from verifier.web.liveness import LinkChecker, utc_now
+from verifier.web.outage import answering_hosts, is_outage_failure
+from verifier.workers.domains import registrable_domain
+from verifier.workers.queue import WorkQueue
+from verifier.workers.tokens import TokenGuard
+
+
+def worker_name() -> str:
+    """Unique among live workers: host name and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclasses.dataclass
+class WorkerFigures:
+    domains: int = 0
+    checked: int = 0
+    lost: int = 0
+    """Results not stored because the lease had passed to another worker."""
+    requests: int = 0
+    token_waits: int = 0
+    outage: str | None = None
+
+
+def domain_of(url: str) -> str:
+    return registrable_domain(request_host(url))
+
+
+async def work(
+    settings: Settings,
+    *,
+    once: bool,
+    stop: asyncio.Event,
+    clock: Callable[[], dt.datetime] = utc_now,
+    name: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> WorkerFigures:
+    """Work until ``stop``; with ``once``, also until no run has work left."""
+    with open_history(settings) as store:
+        worker = Worker(settings, store, name or worker_name(), clock=clock, stop=stop)
+        async with LinkChecker(
+            settings, transport=transport, clock=clock, probe_cache=store
+        ) as checker:
+            return await worker.serve(checker, once=once)
+
+
+class Worker:
+    """The lease → check → store loop of one worker process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: History,
+        name: str,
+        *,
+        clock: Callable[[], dt.datetime],
+        stop: asyncio.Event,
+    ) -> None:
+        self._settings = settings
+        self._options = settings.workers
+        self._store = store
+        self._queue = WorkQueue(store)
+        self.name = name
+        self._clock = clock
+        self._stop = stop
+        # a request starts only with a whole attempt and a heartbeat of its token left
+        margin = settings.http.attempt_deadline + self._options.heartbeat_seconds
+        ttl = self._options.lease_seconds + margin
+        self._guard = TokenGuard(self._queue, name, ttl=ttl, margin=margin)
+        self._run_id: int | None = None
+        self._domains: set[str] = set()  # leased and not finished yet
+        self.figures = WorkerFigures()
+
+    async def serve(self, checker: LinkChecker, *, once: bool) -> WorkerFigures:
+        checker.fetcher.guard = self._guard
+        beat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stop.is_set() and self.figures.outage is None:
+                run_id = self._queue.open_run()
+                if run_id is None:
+                    if once:
+                        break
+                    await _wait(self._stop, self._options.poll_seconds)
+                    continue
+                leases = self._queue.lease(
+                    run_id,
+                    self.name,
+                    max_urls=self._options.batch_urls,
+                    ttl=self._options.lease_seconds,
+                )
+                if not leases:  # others hold the rest: wait to take over what lapses
+                    await _wait(self._stop, self._options.poll_seconds)
+                    continue
+                self._run_id, self._domains = run_id, {lease.domain for lease in leases}
+                self._guard.lost_domains.clear()
+                self.figures.domains += len(leases)
+                await self._check(checker, run_id)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            if self._run_id is not None:
+                self._queue.give_back(self._run_id, self.name)
+            self._guard.release()
+        self.figures.requests = checker.fetcher.requests_sent
+        self.figures.token_waits = self._guard.waits
+        return self.figures
+
+    async def _check(self, checker: LinkChecker, run_id: int) -> None:
+        """Check the leased domains' URLs not stored yet."""
+        urls = self._queue.urls_left(run_id, sorted(self._domains))
+        left = Counter(domain_of(url) for url in urls)
+        for domain in self._domains - set(left):
+            self._queue.finish_domain(run_id, self.name, domain)  # stored by an earlier holder
+            self._domains.discard(domain)
+        since = self._clock() - dt.timedelta(days=self._settings.history.lookback_days)
+        good_hosts = answering_hosts(self._store.latest(urls, pages=False).values(), since)
+
+        def observed(observation: Observation) -> None:
+            domain = domain_of(observation.url)
+            left[domain] -= 1
+            stored = self._queue.record(
+                run_id,
+                self.name,
+                domain,
+                observation,
+                provisional=is_outage_failure(observation),
+                last=left[domain] == 0,
+            )
+            if not stored:
+                self.figures.lost += 1
+                self._guard.lost_domains.add(domain)
+                return
+            self.figures.checked += 1
+            if left[domain] == 0:
+                self._domains.discard(domain)
+
+        run = await checker.check_all(
+            urls, on_result=observed, stop=self._stop, known_good_hosts=good_hosts
+        )
+        if run.outage is not None:
+            self.figures.outage = run.outage
+            self._queue.flag_outage(run_id, self.name, run.outage)
+
+    async def _heartbeat(self) -> None:
+        """Renew leases and tokens; a lease not renewed is lost (stop sending to it)."""
+        options = self._options
+        while True:
+            await asyncio.sleep(options.heartbeat_seconds)
+            if self._run_id is not None and self._domains:
+                held = self._queue.renew(self._run_id, self.name, options.lease_seconds)
+                self._guard.lost_domains |= self._domains - held
+            self._guard.renew()
+            keep = self._domains - self._guard.lost_domains
+            self._guard.release_idle(options.token_idle_seconds, keep=keep)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
