@@ -36,6 +36,7 @@ from verifier.archive.wayback_data import SpnAnswer, SpnKind
 from verifier.config import WaybackSettings
 from verifier.errors import RunStopping, WaybackUnavailable
 from verifier.models import ArchiveInfo, ArchiveState
+from verifier.pause import stopped_within
 
 
 class SavePageNow:
@@ -220,12 +221,7 @@ class SavePageNow:
 
     async def _stopped_within(self, seconds: float) -> bool:
         """Sleep ``seconds``; True at once if the run stops meanwhile."""
-        try:
-            async with asyncio.timeout(seconds):
-                await self._stop.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await stopped_within(self._stop, seconds)
 
     def _pending(self, found: ArchiveInfo, job_id: str | None, detail: str) -> ArchiveInfo:
         return pending_record(found, job_id, detail, self._clock())

@@ -30,6 +30,7 @@ from verifier.commands.runlog import event
 from verifier.config import Settings
 from verifier.errors import VerifierError
 from verifier.history.store import History
+from verifier.pause import stopped_within
 from verifier.stages import RunEvidence, SourcesRun, check_sources
 from verifier.workers.queue import WorkQueue
 
@@ -112,9 +113,7 @@ async def run_workers(
                         running.append(await _start(path, now))
                 if not running and queue.domains_left(run_id):
                     raise VerifierError("every worker ended with work left (see their errors)")
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(_POLL):
-                        await stop.wait()
+                await stopped_within(stop, _POLL)
         finally:
             outage = queue.outage(run_id)
             if outage is not None or stop.is_set():

@@ -24,6 +24,7 @@ import httpx
 from verifier.config import Settings
 from verifier.history.store import History, open_history
 from verifier.models import Observation
+from verifier.pause import stopped_within
 from verifier.urls import request_host
 from verifier.web.liveness import LinkChecker, utc_now
 from verifier.web.outage import answering_hosts, is_outage_failure
@@ -106,7 +107,7 @@ class Worker:
                 if run_id is None:
                     if once:
                         break
-                    await _wait(self._stop, self._options.poll_seconds)
+                    await stopped_within(self._stop, self._options.poll_seconds)
                     continue
                 leases = self._queue.lease(
                     run_id,
@@ -115,7 +116,7 @@ class Worker:
                     ttl=self._options.lease_seconds,
                 )
                 if not leases:  # others hold the rest: wait to take over what lapses
-                    await _wait(self._stop, self._options.poll_seconds)
+                    await stopped_within(self._stop, self._options.poll_seconds)
                     continue
                 self._run_id, self._domains = run_id, {lease.domain for lease in leases}
                 self._guard.lost_domains.clear()
@@ -179,9 +180,3 @@ class Worker:
             self._guard.renew()
             keep = self._domains - self._guard.lost_domains
             self._guard.release_idle(options.token_idle_seconds, keep=keep)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()
