@@ -591,7 +591,8 @@ async def test_loopback_server_serves_drops_resets_and_delays():
     fake.add_fault("^/cdx", Fault("drop"), Fault("reset"), Fault("delay", delay_s=5))
     with serve_fake_wayback(fake) as base:
         assert base.startswith("http://127.0.0.1:")
-        async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=0.3) as client:
+        timeout = httpx.Timeout(10.0, read=0.3)  # a loaded machine may be slow to accept
+        async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=timeout) as client:
             with pytest.raises(httpx.RemoteProtocolError):
                 await cdx(client, URL)
             with pytest.raises(httpx.RemoteProtocolError):
