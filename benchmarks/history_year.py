@@ -9,8 +9,9 @@ store one observation per checked URL as the checker does (one transaction each)
 states and latest observations again for the reports, and prune (``lookback_days``). The
 checks themselves are drawn (seeded): most pages stay alive, a share dies for good, a
 share is flaky. Prints nights 1–10 and every 30th night, the busiest night after the first
-TTL, and the store's size at the end. ``--spread 0`` shows the weekly spike without the
-TTL spread.
+TTL, and the store's size at the end; then one more night that rechecks every URL (``--full``)
+on the year-old store, the like-for-like comparison with night 1 (also a check of every URL,
+on an empty store). ``--spread 0`` shows the weekly spike without the TTL spread.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ def one_night(
     fates: dict[str, float],
     draw: random.Random,
     day: int,
+    full: bool = False,
 ) -> Night:
     now = START + dt.timedelta(days=day)
     started = time.perf_counter()
     run, _ = store.start_run(now)
     statuses = statuses_of(store.states(urls), settings)
     latest = store.latest(urls, pages=False)
-    due = due_urls(urls, latest, statuses, settings, now, full=False, done=set())
+    due = due_urls(urls, latest, statuses, settings, now, full=full, done=set())
     drawn = 0.0
     for n, url in enumerate(due):
         before = time.perf_counter()
@@ -102,6 +104,9 @@ def main() -> None:
                 nights.append(night)
                 if night.number <= 10 or night.number % 30 == 0 or night.number == args.nights:
                     print(f"{night.number:>5} {night.due:>6} {night.seconds:>10.3f}", flush=True)
+            full = one_night(
+                store, settings, urls, fates=fates, draw=draw, day=args.nights, full=True
+            )
             rows = store._db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
         size = sum(p.stat().st_size for p in Path(tmp).iterdir())
     settled = nights[14:]
@@ -118,7 +123,16 @@ def main() -> None:
         f"history seconds per night: night 1 {nights[0].seconds:.2f}, nights 2-31 median "
         f"{statistics.median(early):.3f}, last 30 median {statistics.median(late):.3f}"
     )
-    print(f"store at the end: {rows} observations, {size / 2**20:.1f} MiB (with WAL)")
+    print(
+        f"every URL rechecked after the year (night {full.number}): {full.seconds:.2f} s "
+        f"= {full.seconds / nights[0].seconds:.2f} x night 1; small nights: 2-31 median per due "
+        f"URL {statistics.median(n.seconds / n.due * 1000 for n in nights[1:31]):.3f} ms, "
+        f"last 30 {statistics.median(n.seconds / n.due * 1000 for n in nights[-30:]):.3f} ms"
+    )
+    print(
+        f"store at the end (after night {full.number}): {rows} observations, "
+        f"{size / 2**20:.1f} MiB (with WAL)"
+    )
 
 
 if __name__ == "__main__":

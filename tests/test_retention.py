@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from tests.history_engines import OpenStore
-from verifier.history.store import History, RunState
+from verifier.history.store import History, RunState, SQLiteHistory
 from verifier.models import Observation, Verdict
 
 DAY0 = dt.datetime(2026, 1, 1, 3, tzinfo=dt.UTC)
@@ -47,3 +48,18 @@ def test_a_year_of_nights_keeps_a_bounded_number_of_rows(open_store: OpenStore) 
             store.prune(when - dt.timedelta(days=30))
         rows = store._db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
     assert rows == 50 * 31  # 30 days of lookback and the night itself, never the whole year
+
+
+def test_the_prune_reads_old_observations_and_their_references_by_index(tmp_path: Path) -> None:
+    with SQLiteHistory(tmp_path / "h.sqlite3") as store:
+        plans = [
+            " ".join(str(row[-1]) for row in store._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+            for query in (
+                "DELETE FROM observations WHERE provisional = 0 AND checked_at < '2026' "
+                "AND id NOT IN (SELECT observation_id FROM url_state)",
+                # what deleting one observation asks of the table that references it
+                "SELECT 1 FROM url_state WHERE observation_id = 7",
+            )
+        ]
+    assert "observations_by_time" in plans[0]
+    assert "url_state_by_observation" in plans[1]

@@ -12,6 +12,15 @@ import datetime as dt
 
 from verifier.history.engine import Sql
 
+MIGRATION = """
+    CREATE INDEX observations_by_time ON observations (checked_at);
+    CREATE INDEX url_state_by_observation ON url_state (observation_id);
+"""
+"""Migration 6: the prune finds old observations by time, and deleting one checks the state
+table's reference to it by index (without these a night's prune scanned the observations
+once and ``url_state`` once per deleted row: half a second a night after the first
+``lookback_days``)."""
+
 
 def prune_observations(db: Sql, before: dt.datetime) -> int:
     """Delete settled observations checked before ``before``, except each URL's latest;

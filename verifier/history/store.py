@@ -24,10 +24,9 @@ from typing import Any, Protocol, Self
 
 from verifier.citation.judge import CaptureHead
 from verifier.config import Settings
-from verifier.history import pages, url_state
+from verifier.history import pages, retention, url_state
 from verifier.history.engine import Engine, Migration, Sql, SQLiteEngine
 from verifier.history.pages import attach_pages
-from verifier.history.retention import prune_observations
 from verifier.history.status import UrlState
 from verifier.history.url_state import OBSERVATION_COLUMNS, observation
 from verifier.models import ArchiveInfo, Observation
@@ -86,6 +85,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 5: each URL's newest settled observation and streak of failures, so a night reads one
     # row per URL instead of the whole history
     url_state.migrate,
+    # 6: indexes for the nightly prune
+    retention.MIGRATION,
 )
 
 
@@ -293,7 +294,7 @@ class History:
     def prune(self, before: dt.datetime) -> int:
         """Drop observations that can no longer decide a status (``retention``)."""
         with self._transaction():
-            return prune_observations(self._db, before)
+            return retention.prune_observations(self._db, before)
 
     def run_observations(self, run_id: int) -> list[Observation]:
         """Everything a run has observed so far, provisional included (a resumed run's
