@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +49,20 @@ class Engine(Protocol):
     def migrate(self) -> None: ...
     def run_lock(self) -> contextlib.AbstractContextManager[object]: ...
     def close(self) -> None: ...
+
+
+_CHUNK = 500
+"""Keys per ``IN (…)`` list: far below SQLite's and psycopg's parameter limits."""
+
+
+def rows_for_keys(sql: Sql, query: str, keys: Iterable[Any]) -> Iterator[Any]:
+    """The rows of ``query`` for ``keys``: its ``{keys}`` becomes an ``IN`` list of
+    placeholders, ``_CHUNK`` keys at a time (so the table is read by index, never scanned,
+    however big it grows)."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        yield from sql.execute(query.format(keys=", ".join("?" * len(chunk))), chunk)
 
 
 def run_script(sql: Sql, script: Migration) -> None:

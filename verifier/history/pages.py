@@ -9,7 +9,7 @@ from collections.abc import Iterable, MutableMapping
 
 from verifier.citation.facts import PageFacts
 from verifier.citation.judge import CaptureHead
-from verifier.history.engine import Sql
+from verifier.history.engine import Sql, rows_for_keys
 from verifier.models import Observation
 
 MIGRATION = """
@@ -46,7 +46,8 @@ def put_pages(db: Sql, observations: Iterable[Observation]) -> None:
 def attach_pages(db: Sql, latest: MutableMapping[str, Observation]) -> None:
     """Give each observation in ``latest`` the page facts read with it (facts from an older
     check of the URL describe a page that may be gone, so they are not attached)."""
-    for url, checked_at, facts in db.execute("SELECT url, checked_at, facts FROM pages"):
+    query = "SELECT url, checked_at, facts FROM pages WHERE url IN ({keys})"
+    for url, checked_at, facts in rows_for_keys(db, query, list(latest)):
         observation = latest.get(url)
         if observation is not None and _iso(observation.checked_at) == checked_at:
             latest[url] = observation.model_copy(

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from verifier.history.engine import Sql
+from verifier.history.engine import Sql, rows_for_keys
 from verifier.history.status import UrlState, advance, state_of
 from verifier.models import Observation, Verdict
 
@@ -77,26 +77,27 @@ def rebuild(db: Sql, url: str) -> None:
 
 
 def states(db: Sql, urls: Iterable[str]) -> dict[str, UrlState]:
-    wanted = set(urls)
     return {
         row[0]: _state(row[1:])
-        for row in db.execute(
-            "SELECT url, checked_at, verdict, streak, streak_since FROM url_state"
+        for row in rows_for_keys(
+            db,
+            "SELECT url, checked_at, verdict, streak, streak_since FROM url_state "
+            "WHERE url IN ({keys})",
+            urls,
         )
-        if row[0] in wanted
     }
 
 
 def latest(db: Sql, urls: Iterable[str]) -> dict[str, Observation]:
     """Each URL's newest settled observation."""
-    wanted = set(urls)
     return {
         row[0]: observation(row)
-        for row in db.execute(
+        for row in rows_for_keys(
+            db,
             f"SELECT {OBSERVATION_COLUMNS} FROM url_state s "
-            "JOIN observations o ON o.id = s.observation_id"
+            "JOIN observations o ON o.id = s.observation_id WHERE s.url IN ({keys})",
+            urls,
         )
-        if row[0] in wanted
     }
 
 

@@ -7,7 +7,8 @@ done, or idle for a while) or it lapses unrenewed (the worker died). Before each
 guard checks the token's time left on the local clock, counted from before the server
 granted it, so a worker cut off from the database stops sending before anyone else may
 start: a request starts only with ``margin`` seconds of token left (at least one request's
-deadline).
+deadline). While a host's token is held elsewhere, one of the worker's requests to it asks
+the database again every ``poll`` seconds; the others wait for that one.
 """
 
 from __future__ import annotations
@@ -38,25 +39,30 @@ class TokenGuard:
         self._until: dict[str, float] = {}  # host -> local deadline of its token
         self._in_flight: Counter[str] = Counter()
         self._last_used: dict[str, float] = {}
+        self._asking: dict[str, asyncio.Lock] = {}
         self.lost_domains: set[str] = set()
         """Domains whose lease was lost: their hosts are not sent to any more."""
         self.waits = 0
 
     async def enter(self, host: str) -> None:
-        while True:
-            if registrable_domain(host) in self.lost_domains:
-                raise RunStopping(host)
-            if self._until.get(host, 0.0) - time.monotonic() > self._margin:
-                break
-            asked = time.monotonic()
-            seconds = self._queue.take_host(host, self._worker, self._ttl)
-            if seconds is not None and seconds > self._margin:
-                self._until[host] = asked + seconds
-                break
-            self.waits += 1
-            await asyncio.sleep(self._poll)  # another worker is sending to it
+        if not self._holds(host):
+            async with self._asking.setdefault(host, asyncio.Lock()):
+                while not self._holds(host):
+                    asked = time.monotonic()
+                    seconds = self._queue.take_host(host, self._worker, self._ttl)
+                    if seconds is not None and seconds > self._margin:
+                        self._until[host] = asked + seconds
+                        break
+                    self.waits += 1
+                    await asyncio.sleep(self._poll)  # another worker is sending to it
         self._in_flight[host] += 1
         self._last_used[host] = time.monotonic()
+
+    def _holds(self, host: str) -> bool:
+        """The token is held with a request's margin left (raises once the domain is lost)."""
+        if registrable_domain(host) in self.lost_domains:
+            raise RunStopping(host)
+        return self._until.get(host, 0.0) - time.monotonic() > self._margin
 
     def leave(self, host: str) -> None:
         self._in_flight[host] -= 1
@@ -88,3 +94,5 @@ class TokenGuard:
         self._queue.release_hosts(self._worker, free)
         for host in free:
             self._until.pop(host, None)
+            if host in self._asking and not self._asking[host].locked():
+                del self._asking[host]

@@ -90,9 +90,12 @@ class Worker:
         self.name = name
         self._clock = clock
         self._stop = stop
-        # a request starts only with a whole attempt and a heartbeat of its token left
+        # a request starts only with a whole attempt and a heartbeat of its token left; the
+        # heartbeat renews tokens, so two missed beats leave a beat to spare (with the shipped
+        # 30 s attempts, 5 s beats and 60 s leases a dead worker's tokens lapse before its
+        # leases do: the lease decides the takeover)
         margin = settings.http.attempt_deadline + self._options.heartbeat_seconds
-        ttl = self._options.lease_seconds + margin
+        ttl = margin + 3 * self._options.heartbeat_seconds
         self._guard = TokenGuard(self._queue, name, ttl=ttl, margin=margin)
         self._run_id: int | None = None
         self._domains: set[str] = set()  # leased and not finished yet
