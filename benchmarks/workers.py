@@ -28,6 +28,7 @@ import datetime as dt
 import os
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -87,6 +88,7 @@ def postgres_server() -> Iterator[str]:
         yield url
     finally:
         subprocess.run([script, "--stop", folder], check=False, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_database(server: str, name: str) -> str:

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -189,3 +190,71 @@ async def test_a_killed_workers_domains_pass_to_another(postgres_url: str, tmp_p
         assert {count for _, count in observations} == {1}
         assert max(web.max_inflight_by_host.values()) == 1
         assert finished - killed_at >= settings.workers.lease_seconds * 0.9  # after the lapse
+
+
+def test_killing_a_run_with_workers_stops_its_workers_too(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL ``verifier run --workers 2`` mid-check: its workers notice their parent is
+    gone, stop sending, give their leases back and exit (nothing of the killed run lives on,
+    and a restart need not wait for leases to lapse)."""
+    with LoopWeb(hosts=4, latency_ms=200).running_in_thread() as web:
+        events = tmp_path / "events"
+        events.mkdir()
+        for n in range(20):
+            sources = "".join(
+                f"- url: {web.url(k % 4, f'/ok/e{n}-s{k}')}\n  publisher: P{k}\n  tier: 2\n"
+                for k in range(8)
+            )
+            (events / f"2021-03-{n + 1:02d}--e{n}.md").write_text(
+                f"---\nid: 2021-03-{n + 1:02d}--e{n}\ndate: '2021-03-{n + 1:02d}'\n"
+                f"title: Event {n}\nsources:\n{sources}---\n"
+            )
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[paths]\nevents = "events"\nreports = "reports"\n[history]\nurl = "{postgres_url}"\n'
+            '[wayback]\nenabled = false\n[security]\nallowed_networks = ["127.0.0.0/8"]\n'
+            "[http]\nper_host = 1\n"
+        )
+        command = [sys.executable, "-m", "verifier", "--config", str(config), "run"]
+        run = subprocess.Popen(
+            [*command, "--workers", "2", "--now", NIGHT_0.isoformat()],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        with open_pg(postgres_url) as store:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                runs = store.runs()
+                if runs and len(store.observed_in_run(runs[-1].id)) >= 10:
+                    break
+                time.sleep(0.05)
+            else:
+                run.kill()
+                pytest.fail("the run stored nothing within 60 s")
+            run.kill()
+            run.wait()
+            killed_at = time.monotonic()
+            while time.monotonic() - killed_at < 20 and group_alive(run.pid):
+                time.sleep(0.05)
+            gone_after = time.monotonic() - killed_at
+            if group_alive(run.pid):
+                os.killpg(run.pid, signal.SIGKILL)
+            stored = len(store.observed_in_run(runs[-1].id))
+            held = store._db.execute(
+                "SELECT COUNT(*) FROM work_domains WHERE run_id = ? AND worker IS NOT NULL",
+                (runs[-1].id,),
+            ).fetchone()[0]
+        assert gone_after < 3, f"the workers outlived the run by {gone_after:.1f} s"
+        assert stored < 160, "killed mid-check"
+        assert held == 0, "a stopping worker gives its leases back"
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -272,7 +272,7 @@ def run_worker(args: argparse.Namespace) -> ExitCode:
     settings = settings or load_settings(args.config)
     fixed: dt.datetime | None = args.now
     clock = (lambda: fixed) if fixed is not None else utc_now
-    figures = run_async(worker_job(settings, once=args.once, clock=clock))
+    figures = run_async(worker_job(settings, once=args.once, clock=clock, parent=args.parent))
     print(figures_line(figures), flush=True)
     return ExitCode.COULD_NOT_CHECK if figures.outage else ExitCode.PASSED
 

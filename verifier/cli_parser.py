@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--settings-file", type=Path, help=argparse.SUPPRESS)  # from run
     worker.add_argument("--now", type=_moment, help=argparse.SUPPRESS)
+    worker.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # from run: end with it
 
     commands.add_parser(
         "schedule",

@@ -4,7 +4,8 @@ sharing the PostgreSQL history, then the rest of the run as a single run does it
 The coordinator queues the due URLs, starts the workers (``verifier worker --once``, handed
 the run's settings in a private file), replaces a worker that dies while work is left (a
 bounded number of times: its leases lapse and the others, or the replacement, take them
-over), and stops them all on SIGTERM or when one reports a network outage. Archiving
+over), and stops them all on SIGTERM or when one reports a network outage; killed, it takes
+them with it (each watches its parent: ``workers.parent``). Archiving
 then runs here, on the verdicts the workers stored (the Wayback Machine's budget is one
 per account, not per worker), and the reports are those of a single run.
 """
@@ -63,6 +64,7 @@ def read_settings_file(path: Path) -> Settings:
 
 async def _start(path: Path, now: dt.datetime | None) -> asyncio.subprocess.Process:
     command = [sys.executable, "-m", "verifier", "worker", "--once", "--settings-file", str(path)]
+    command += ["--parent", str(os.getpid())]
     if now is not None:
         command += ["--now", now.isoformat()]
     return await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)

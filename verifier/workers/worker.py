@@ -99,33 +99,34 @@ class Worker:
         self._guard = TokenGuard(self._queue, name, ttl=ttl, margin=margin)
         self._run_id: int | None = None
         self._domains: set[str] = set()  # leased and not finished yet
+        self._in_hand = 0  # URLs leased and not checked yet
         self.figures = WorkerFigures()
 
     async def serve(self, checker: LinkChecker, *, once: bool) -> WorkerFigures:
+        """Keep about ``batch_urls`` URLs in hand: lease more whenever half are done, each
+        lease checked beside the others (one big domain never leaves the rest idle)."""
         checker.fetcher.guard = self._guard
         beat = asyncio.create_task(self._heartbeat())
+        checks: set[asyncio.Task[None]] = set()
         try:
-            while not self._stop.is_set() and self.figures.outage is None:
-                run_id = self._queue.open_run()
-                if run_id is None:
-                    if once:
-                        break
-                    await stopped_within(self._stop, self._options.poll_seconds)
+            while not self._stop.is_set():
+                if self._in_hand <= self._options.batch_urls // 2 and self._lease(checker, checks):
                     continue
-                leases = self._queue.lease(
-                    run_id,
-                    self.name,
-                    max_urls=self._options.batch_urls,
-                    ttl=self._options.lease_seconds,
-                )
-                if not leases:  # others hold the rest: wait to take over what lapses
+                if once and not checks and self._queue.open_run() is None:
+                    break
+                if checks:
+                    done, _ = await asyncio.wait(checks, timeout=self._options.poll_seconds)
+                    for task in done:
+                        checks.discard(task)
+                        task.result()  # a check's bug surfaces here
+                else:  # no run yet, or others hold the rest: wait to take over what lapses
                     await stopped_within(self._stop, self._options.poll_seconds)
-                    continue
-                self._run_id, self._domains = run_id, {lease.domain for lease in leases}
-                self._guard.lost_domains.clear()
-                self.figures.domains += len(leases)
-                await self._check(checker, run_id)
         finally:
+            if checks:  # an error: the other checks wind down
+                self._stop.set()
+            for result in await asyncio.gather(*checks, return_exceptions=True):
+                if isinstance(result, Exception):
+                    raise result
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -136,19 +137,44 @@ class Worker:
         self.figures.token_waits = self._guard.waits
         return self.figures
 
-    async def _check(self, checker: LinkChecker, run_id: int) -> None:
-        """Check the leased domains' URLs not stored yet."""
-        urls = self._queue.urls_left(run_id, sorted(self._domains))
-        left = Counter(domain_of(url) for url in urls)
-        for domain in self._domains - set(left):
+    def _lease(self, checker: LinkChecker, checks: set[asyncio.Task[None]]) -> bool:
+        """Lease domains of the open run up to the batch size and start checking their URLs
+        not stored yet; False when there were none to lease."""
+        run_id = self._queue.open_run()
+        if run_id is None or (checks and run_id != self._run_id):
+            return False  # a newer run starts once this one's checks are over
+        leases = self._queue.lease(
+            run_id,
+            self.name,
+            max_urls=self._options.batch_urls - self._in_hand,
+            ttl=self._options.lease_seconds,
+        )
+        if not leases:
+            return False
+        domains = {lease.domain for lease in leases}
+        self._run_id = run_id
+        self._domains |= domains
+        self._guard.lost_domains -= domains
+        self.figures.domains += len(leases)
+        urls = self._queue.urls_left(run_id, sorted(domains))
+        for domain in domains - {domain_of(url) for url in urls}:
             self._queue.finish_domain(run_id, self.name, domain)  # stored by an earlier holder
             self._domains.discard(domain)
+        if urls:
+            self._in_hand += len(urls)
+            checks.add(asyncio.create_task(self._check(checker, run_id, urls)))
+        return True
+
+    async def _check(self, checker: LinkChecker, run_id: int, urls: list[str]) -> None:
+        """Check leased URLs, storing each result while its domain's lease holds."""
+        left = Counter(domain_of(url) for url in urls)
         since = self._clock() - dt.timedelta(days=self._settings.history.lookback_days)
         good_hosts = answering_hosts(self._store.latest(urls, pages=False).values(), since)
 
         def observed(observation: Observation) -> None:
             domain = domain_of(observation.url)
             left[domain] -= 1
+            self._in_hand -= 1
             stored = self._queue.record(
                 run_id,
                 self.name,
@@ -165,12 +191,16 @@ class Worker:
             if left[domain] == 0:
                 self._domains.discard(domain)
 
-        run = await checker.check_all(
-            urls, on_result=observed, stop=self._stop, known_good_hosts=good_hosts
-        )
+        try:
+            run = await checker.check_all(
+                urls, on_result=observed, stop=self._stop, known_good_hosts=good_hosts
+            )
+        finally:
+            self._in_hand -= sum(left.values())  # stopped before these were checked
         if run.outage is not None:
             self.figures.outage = run.outage
             self._queue.flag_outage(run_id, self.name, run.outage)
+            self._stop.set()  # the network is down: nothing more is judged
 
     async def _heartbeat(self) -> None:
         """Renew leases and tokens; a lease not renewed is lost (stop sending to it)."""
