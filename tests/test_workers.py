@@ -29,6 +29,7 @@ from verifier.workers.coordinator import settings_file
 from verifier.workers.domains import registrable_domain
 from verifier.workers.queue import WorkQueue
 from verifier.workers.tokens import TokenGuard
+from verifier.workers.worker import work
 
 NIGHT_0 = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 
@@ -258,3 +259,27 @@ def group_alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_a_domain_bigger_than_the_batch_does_not_hold_up_the_others(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """One worker, a batch of 20 URLs, a slow host with 60 URLs and two with 8: the small
+    domains are leased beside the big one and done long before it."""
+    async with LoopWeb(hosts=3, latency_ms=40) as web:
+        urls = [web.url(0, f"/ok/big-{n}") for n in range(60)]
+        urls += [web.url(site, f"/ok/small-{n}") for site in (1, 2) for n in range(8)]
+        settings = worker_settings(tmp_path, postgres_url, batch_urls=20)
+        with open_pg(postgres_url) as store:
+            run, _ = store.start_run(NIGHT_0)
+            queue = WorkQueue(store)
+            assert queue.publish(run.id, urls) == 3
+            working = asyncio.create_task(
+                work(settings, once=True, stop=asyncio.Event(), clock=lambda: NIGHT_0)
+            )
+            await until(lambda: queue.domains_left(run.id) <= 1, seconds=60)
+            big_stored = sum(1 for url in store.observed_in_run(run.id) if "/big-" in url)
+            figures = await asyncio.wait_for(working, 60)
+    assert big_stored < 40, "the small domains waited for the big one"
+    assert figures.checked == len(urls)
+    assert figures.domains == 3

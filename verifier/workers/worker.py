@@ -103,14 +103,16 @@ class Worker:
         self.figures = WorkerFigures()
 
     async def serve(self, checker: LinkChecker, *, once: bool) -> WorkerFigures:
-        """Keep about ``batch_urls`` URLs in hand: lease more whenever half are done, each
-        lease checked beside the others (one big domain never leaves the rest idle)."""
+        """Keep about ``batch_urls`` URLs in hand, each lease checked beside the others: lease
+        more whenever half are checked, or while too few domains are leased to fill
+        ``max_concurrency`` at ``per_host`` each (a domain bigger than the batch never
+        leaves the worker on one host)."""
         checker.fetcher.guard = self._guard
         beat = asyncio.create_task(self._heartbeat())
         checks: set[asyncio.Task[None]] = set()
         try:
             while not self._stop.is_set():
-                if self._in_hand <= self._options.batch_urls // 2 and self._lease(checker, checks):
+                if self._room() and self._lease(checker, checks):
                     continue
                 if once and not checks and self._queue.open_run() is None:
                     break
@@ -137,6 +139,14 @@ class Worker:
         self.figures.token_waits = self._guard.waits
         return self.figures
 
+    def _room(self) -> int:
+        """How many URLs the next lease may bring (0: none now)."""
+        batch = self._options.batch_urls
+        if self._in_hand <= batch // 2:
+            return batch - self._in_hand
+        http = self._settings.http
+        return int(len(self._domains) < -(-http.max_concurrency // http.per_host))
+
     def _lease(self, checker: LinkChecker, checks: set[asyncio.Task[None]]) -> bool:
         """Lease domains of the open run up to the batch size and start checking their URLs
         not stored yet; False when there were none to lease."""
@@ -146,7 +156,7 @@ class Worker:
         leases = self._queue.lease(
             run_id,
             self.name,
-            max_urls=self._options.batch_urls - self._in_hand,
+            max_urls=self._room(),
             ttl=self._options.lease_seconds,
         )
         if not leases:
