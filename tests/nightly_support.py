@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import psycopg
+
 from tests.corpus import TIMELINE_EVENTS
 from tests.fakes.loopweb import LoopWeb, loopback_addresses
 from tests.fakes.wayback import (
@@ -46,6 +48,7 @@ from verifier.config import (
     load_settings,
 )
 from verifier.events.parse import load_event_file
+from verifier.history.store import HISTORY_URL_VARIABLE
 from verifier.urls import is_web_url
 
 CORPUS = TIMELINE_EVENTS
@@ -156,6 +159,10 @@ Wayback requests, at the same share of each limit, as a real night does."""
 SCHEDULE_LEAD = 4.0
 """Seconds from writing the schedule's cron to its firing (the daemon should be up by then;
 if not, the cron fires a minute later)."""
+
+WORKER_GRACE = 3.0
+"""Seconds the workers of ``run --workers`` may outlive a killed run: each sees its parent
+gone within 0.2 s, then gives its leases back and exits."""
 
 IN_FLIGHT_SLACK = 0.5
 """Seconds after a signal during which a request arriving at a server still counts as sent
@@ -271,10 +278,12 @@ def run_process(
     timeout: float,
     signum: int | None = None,
     when: Callable[[], bool] | None = None,
+    grace: float = 0.0,
 ) -> ProcessRun:
     """Run ``argv`` to its end, at most ``timeout`` seconds (then its stack is dumped to its
     stderr — ``PYTHONFAULTHANDLER`` — and it is killed): a hang fails, it never hangs.
-    With ``signum``, the signal is sent once ``when()`` holds (polled every 10 ms)."""
+    With ``signum``, the signal is sent once ``when()`` holds (polled every 10 ms).
+    Processes it started count as survivors when they outlive it by ``grace`` seconds."""
     output.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = output.with_suffix(".stdout"), output.with_suffix(".stderr")
     with out_path.open("w") as out, err_path.open("w") as err:
@@ -307,11 +316,7 @@ def run_process(
         time.sleep(0.01)
     ended = time.monotonic()
     process.returncode = os.waitstatus_to_exitcode(status)
-    survivors = True
-    try:
-        os.killpg(process.pid, 0)
-    except ProcessLookupError:
-        survivors = False
+    survivors = _group_alive(process.pid, grace)
     if survivors:
         os.killpg(process.pid, signal.SIGKILL)  # only the group this call started
     return ProcessRun(
@@ -329,6 +334,19 @@ def run_process(
     )
 
 
+def _group_alive(group: int, grace: float) -> bool:
+    """Whether a process of ``group`` is still alive ``grace`` seconds from now (or sooner)."""
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+
+
 @dataclass(frozen=True, slots=True)
 class NightsOptions:
     stride: int = 1
@@ -341,6 +359,11 @@ class NightsOptions:
     scale: float = NIGHT_SCALE
     dead_share: float = 0.01
     """Share of the URLs that answer 404 every night."""
+    history_url: str | None = None
+    """A PostgreSQL history, given as ``$VERIFIER_HISTORY_URL`` (the config.toml stays as
+    shipped), instead of the shipped SQLite file."""
+    workers: int = 0
+    """``verifier run --workers N`` (with ``history_url``): N worker processes check."""
 
 
 FIGURES_HEADER = (
@@ -627,12 +650,15 @@ class Nights:
     # -- the nights ------------------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
-        return {
+        variables = {
             **os.environ,
             "CI": "true",
             "WAYBACK_ACCESS_KEY": self.access,
             "WAYBACK_SECRET_KEY": self.secret,
         }
+        if self.options.history_url is not None:
+            variables[HISTORY_URL_VARIABLE] = self.options.history_url
+        return variables
 
     def run(
         self,
@@ -648,6 +674,8 @@ class Nights:
         moment = now or dt.datetime.now(dt.UTC)
         self.fake.clock.set(moment)
         command = ["run", "--now", moment.isoformat()] if now is not None else ["schedule"]
+        if now is not None and self.options.workers:
+            command += ["--workers", str(self.options.workers)]
         argv = [sys.executable, "-m", "verifier", "--config", str(self.root / "config.toml")]
         since = time.monotonic()
         process = run_process(
@@ -658,6 +686,7 @@ class Nights:
             timeout=self.options.timeout,
             signum=signum,
             when=when,
+            grace=WORKER_GRACE if self.options.workers else 0.0,
         )
         entries = self.web.log
         wayback_log = [r for r in self.fake.requests() if r.received >= since]
@@ -785,23 +814,29 @@ class Nights:
 
     def observed_tonight(self) -> int:
         """Observations stored so far by the newest run (read while it runs: WAL)."""
-        path = self.root / ".verifier" / "history.sqlite3"
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                row = db.execute(
-                    "SELECT COUNT(*) FROM observations WHERE run_id = (SELECT MAX(id) FROM runs)"
-                ).fetchone()
-        except sqlite3.Error:  # not created yet, or busy for a moment
+            rows = self.query(
+                "SELECT COUNT(*) FROM observations WHERE run_id = (SELECT MAX(id) FROM runs)"
+            )
+        except (sqlite3.Error, psycopg.Error):  # not created yet, or busy for a moment
             return 0
-        return int(row[0])
+        return int(rows[0][0])
 
     def runs(self) -> list[tuple[int, str, str | None]]:
         """(id, state, finished_at) of every row of the history's ``runs`` table."""
-        with contextlib.closing(sqlite3.connect(self.root / ".verifier" / "history.sqlite3")) as db:
-            return [
-                (int(row[0]), str(row[1]), row[2])
-                for row in db.execute("SELECT id, state, finished_at FROM runs ORDER BY id")
-            ]
+        return [
+            (int(row[0]), str(row[1]), None if row[2] is None else str(row[2]))
+            for row in self.query("SELECT id, state, finished_at FROM runs ORDER BY id")
+        ]
+
+    def query(self, text: str) -> list[tuple[Any, ...]]:
+        """The rows of ``text`` in the history, SQLite or PostgreSQL (read-only)."""
+        if self.options.history_url is not None:
+            with psycopg.connect(self.options.history_url, connect_timeout=5) as db:
+                return list(db.execute(text))
+        path = self.root / ".verifier" / "history.sqlite3"
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return list(db.execute(text))
 
 
 def _target(parts: SplitResult) -> str:

@@ -152,7 +152,8 @@ async def check_with_workers(
     outage, figures = await run_workers(
         settings, store, run_id, due, workers=workers, stop=stop, now=now
     )
-    observations = {o.url: o for o in store.run_observations(run_id)}
+    wanted = set(due)  # a resumed run also holds what the run it resumes checked
+    observations = {o.url: o for o in store.run_observations(run_id) if o.url in wanted}
     requests = sum(int(f.get("requests", 0)) for f in figures)
     if outage is not None:
         return SourcesRun(observations, None, outage, requests)
