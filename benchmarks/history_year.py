@@ -82,6 +82,11 @@ def one_night(
     return Night(day + 1, len(due), time.perf_counter() - started - drawn)
 
 
+def per_due_url_ms(nights: list[Night]) -> float:
+    """Median milliseconds of history work per due URL, over the nights with any due."""
+    return statistics.median(n.seconds / n.due * 1000 for n in nights if n.due)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=5500)
@@ -126,8 +131,7 @@ def main() -> None:
     print(
         f"every URL rechecked after the year (night {full.number}): {full.seconds:.2f} s "
         f"= {full.seconds / nights[0].seconds:.2f} x night 1; small nights: 2-31 median per due "
-        f"URL {statistics.median(n.seconds / n.due * 1000 for n in nights[1:31]):.3f} ms, "
-        f"last 30 {statistics.median(n.seconds / n.due * 1000 for n in nights[-30:]):.3f} ms"
+        f"URL {per_due_url_ms(nights[1:31]):.3f} ms, last 30 {per_due_url_ms(nights[-30:]):.3f} ms"
     )
     print(
         f"store at the end (after night {full.number}): {rows} observations, "

@@ -50,6 +50,7 @@ from verifier.reports.fold import Judge, fold_sources
 from verifier.reports.selection import ignored_in, without_rules
 from verifier.urls import is_web_url, normalize_url
 from verifier.web.liveness import Clock, LinkChecker, ProbeCache, utc_now
+from verifier.web.pacing import Schedule
 
 # -- select ---------------------------------------------------------------------------------
 
@@ -335,12 +336,14 @@ async def check_sources(
     stop: asyncio.Event | None = None,
     clock: Clock = utc_now,
     evidence: RunEvidence | None = None,
+    wayback_schedule: Schedule | None = None,
 ) -> SourcesRun:
     """Liveness of ``urls`` and, beside it on its own queue, the archive ``tasks``.
 
     ``stop`` ends both promptly (no new request; in-flight ones finish). ``evidence`` is
     what the history knows: verdicts of URLs not checked now (for the archiver), hosts
     known to answer and this run's earlier observations (for the outage watch).
+    ``wayback_schedule`` shares the Wayback budgets with other processes.
     """
     evidence = evidence or RunEvidence()
     urls = [normalize_url(url) for url in urls]
@@ -352,7 +355,7 @@ async def check_sources(
             on_result(observation)
 
     tasks = tasks if settings.wayback.enabled else []
-    wayback = wayback_client(settings, wayback_transport, stop=stop)
+    wayback = wayback_client(settings, wayback_transport, stop=stop, schedule=wayback_schedule)
     archiver = Archiver(
         settings.wayback, wayback, archive_store or MemoryArchiveStore(), clock, stop=stop
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import os
 import time
 from collections import Counter
@@ -55,9 +56,16 @@ from verifier.urls import shown_url
 from verifier.web.bodies import content_codings, decode_bounded
 from verifier.web.body_reader import read_head_of_body
 from verifier.web.netpolicy import NetworkPolicy, Resolver
-from verifier.web.pacing import Pacer
+from verifier.web.pacing import BookedPacer, Pacer, Schedule
 from verifier.web.retry import archive_cool_down, archive_rate_limited, archive_retrying
 from verifier.web.transport import policy_transport
+
+
+def _account_name(access_key: str | None) -> str:
+    """The account a shared schedule is kept for, named without its key."""
+    if not access_key:
+        return "anonymous"
+    return "key-" + hashlib.sha256(access_key.encode()).hexdigest()[:16]
 
 
 def _endpoint(request: httpx.Request) -> str:
@@ -82,6 +90,8 @@ class WaybackClient:
     Without ``transport``, requests go through the network policy of ``security`` (the
     run's ``settings.security``; by default private networks are refused), resolved by
     ``resolver``. An injected transport (a test's ``ASGITransport``) is used as it is.
+    With ``schedule`` each family's budget is shared with every process using it (the
+    account's, not this process's: ``verifier.history.wayback_pace``).
     """
 
     def __init__(
@@ -94,6 +104,7 @@ class WaybackClient:
         *,
         security: SecuritySettings | None = None,
         resolver: Resolver | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self._settings = settings
         if transport is None:
@@ -112,12 +123,19 @@ class WaybackClient:
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
+        budgets = {
+            "cdx": settings.cdx_per_window,
+            "save": settings.save_per_window,
+            "status": settings.status_per_window,
+            "replay": settings.replay_per_window,
+        }
         window = settings.rate_window
-        self._pacers = {
-            "cdx": Pacer(settings.cdx_per_window, window),
-            "save": Pacer(settings.save_per_window, window),
-            "status": Pacer(settings.status_per_window, window),
-            "replay": Pacer(settings.replay_per_window, window),
+        account = _account_name(access if self._keys else None)
+        self._pacers: dict[str, Pacer | BookedPacer] = {
+            family: Pacer(count, window)
+            if schedule is None
+            else BookedPacer(schedule, f"{account}/{family}", count, window)
+            for family, count in budgets.items()
         }
         self.sessions = asyncio.Semaphore(settings.max_sessions)
         self.counts: Counter[str] = Counter()
@@ -338,13 +356,16 @@ def wayback_client(
     transport: httpx.AsyncBaseTransport | None = None,
     *,
     stop: asyncio.Event | None = None,
+    schedule: Schedule | None = None,
 ) -> WaybackClient:
     """The run's Wayback client, as every stage builds it: the configured endpoints and user
-    agent, under the run's network policy, stopping with the run."""
+    agent, under the run's network policy, stopping with the run, its budgets kept on
+    ``schedule`` when shared with other processes."""
     return WaybackClient(
         settings.wayback,
         settings.http.user_agent,
         transport,
         stop=stop,
         security=settings.security,
+        schedule=schedule,
     )

@@ -19,6 +19,7 @@ from verifier.config import CitationSettings, Settings
 from verifier.models import ArchiveInfo, LoadedEvent, Observation
 from verifier.reports.fold import source_archive_key
 from verifier.urls import host_of, is_web_url, normalize_url
+from verifier.web.pacing import Schedule
 from verifier.web.url_check import Clock, utc_now
 
 
@@ -61,12 +62,13 @@ async def read_captures(
     wayback_transport: httpx.AsyncBaseTransport | None = None,
     stop: asyncio.Event | None = None,
     clock: Clock = utc_now,
+    wayback_schedule: Schedule | None = None,
 ) -> tuple[dict[str, CaptureHead], list[str]]:
     """The heads of the captures ``wants`` need (kept ones from ``store``, the rest read now
     within the run's budget), by archive key; and notices for the run's outcome."""
     if not wants or not settings.citation.enabled or not settings.wayback.enabled:
         return {}, []
-    wayback = wayback_client(settings, wayback_transport, stop=stop)
+    wayback = wayback_client(settings, wayback_transport, stop=stop, schedule=wayback_schedule)
     reader = CaptureReader(
         settings.citation,
         wayback,

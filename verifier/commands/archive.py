@@ -12,6 +12,7 @@ from verifier.archive.writeback import WriteBackError, write_archive_urls
 from verifier.config import Settings
 from verifier.events.discover import events_folder_of
 from verifier.history.store import open_history
+from verifier.history.wayback_pace import shared_pace
 from verifier.outcomes import CouldNotCheck
 from verifier.stages import check_sources, load_events, select_files
 
@@ -46,6 +47,7 @@ async def archive_events(
             events.archive_tasks(),
             archive_store=store,
             probe_cache=store,
+            wayback_schedule=shared_pace(store),
         )
     result = ArchiveResult(could_not_check=sources.could_not_check())
     if sources.outage is not None:

@@ -28,6 +28,7 @@ from verifier.commands.runlog import LOGGER, event
 from verifier.config import Settings
 from verifier.history.plan import due_urls, outage_witnesses, statuses_of
 from verifier.history.store import History, RunState, open_history
+from verifier.history.wayback_pace import shared_pace
 from verifier.models import EventReport, Observation
 from verifier.outcomes import CouldNotCheck, RunOutcome, Shortfall
 from verifier.reports.formats.markdown import render_broken_links
@@ -143,6 +144,7 @@ async def nightly_run(
             good_hosts=frozenset(good_hosts),
             seen=seen,
         )
+        schedule = shared_pace(store)
         try:
             if workers:
                 sources = await check_with_workers(
@@ -157,6 +159,7 @@ async def nightly_run(
                     now=None if clock is utc_now else now,  # a replayed night: its time
                     evidence=evidence,
                     wayback_transport=wayback_transport,
+                    wayback_schedule=schedule,
                 )
             else:
                 sources = await check_sources(
@@ -171,6 +174,7 @@ async def nightly_run(
                     stop=stop,
                     clock=clock,
                     evidence=evidence,
+                    wayback_schedule=schedule,
                 )
         except asyncio.CancelledError:
             store.finish_run(run.id, RunState.INTERRUPTED, clock(), {"cancelled": True})
@@ -216,6 +220,7 @@ async def nightly_run(
                 wayback_transport=wayback_transport,
                 stop=stop,
                 clock=clock,
+                wayback_schedule=schedule,
             )
             outcome.notices.extend(notices)
             citation = CitationCheck(settings.citation, heads)

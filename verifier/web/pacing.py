@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
 
 
 class Pacer:
@@ -61,3 +62,35 @@ class Pacer:
         """A start happens at ``now``: the next is due one interval after this one's due time
         (or after ``now - tolerance``, if this one is later than the tolerance allows)."""
         self._next = max(now - self._tolerance, self._next) + self.interval
+
+
+class Schedule(Protocol):
+    """Where a pacer's schedule is kept when several processes share it (a database row)."""
+
+    def book(self, key: str, interval: float) -> float:
+        """Book the next start of ``key``: seconds until it; the one after is ``interval``
+        later."""
+        ...
+
+    def cool_down(self, key: str, seconds: float) -> None: ...
+
+
+class BookedPacer:
+    """``Pacer.turn`` and ``cool_down`` on a shared ``Schedule``: this process holds at most
+    one booking at a time (its own starts queue here first), so a stopped process wastes
+    at most one start of the shared budget."""
+
+    def __init__(self, schedule: Schedule, key: str, count: float, window: float) -> None:
+        self.interval = window / count
+        self._schedule = schedule
+        self._key = key
+        self._turns = asyncio.Lock()
+
+    async def turn(self) -> None:
+        async with self._turns:
+            wait = self._schedule.book(self._key, self.interval)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    def cool_down(self, seconds: float) -> None:
+        self._schedule.cool_down(self._key, seconds)

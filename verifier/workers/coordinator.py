@@ -33,6 +33,7 @@ from verifier.errors import VerifierError
 from verifier.history.store import History
 from verifier.pause import stopped_within
 from verifier.stages import RunEvidence, SourcesRun, check_sources
+from verifier.web.pacing import Schedule
 from verifier.workers.queue import WorkQueue
 
 _POLL = 0.2
@@ -147,6 +148,7 @@ async def check_with_workers(
     now: dt.datetime | None,
     evidence: RunEvidence,
     wayback_transport: httpx.AsyncBaseTransport | None = None,
+    wayback_schedule: Schedule | None = None,
 ) -> SourcesRun:
     """``check_sources`` with the liveness part done by worker processes."""
     outage, figures = await run_workers(
@@ -168,5 +170,6 @@ async def check_with_workers(
         stop=stop,
         clock=clock,
         evidence=RunEvidence(verdicts=verdicts),
+        wayback_schedule=wayback_schedule,
     )
     return SourcesRun(observations, archived.archive, None, requests + archived.requests_sent)
