@@ -143,9 +143,20 @@ async def test_a_night_with_worker_processes_reports_as_a_single_run(
             when = NIGHT_0 + dt.timedelta(days=night * 1.5)
             alone = await nightly_run(single, clock=lambda when=when: when)
             web.reset_counters()
-            together = await nightly_run(shared, clock=lambda when=when: when, workers=3)
+            counts: list[tuple[int, int]] = []
+            together = await nightly_run(
+                shared,
+                clock=lambda when=when: when,
+                workers=3,
+                on_counts=lambda checked, failing: counts.append((checked, failing)),
+            )
             assert together.state == alone.state == "complete"
             assert together.figures["checked"] == alone.figures["checked"]
+            # progress, as the workers store results: it ends at what the run checked
+            assert counts == sorted(counts), "counts only grow"
+            assert counts[-1][0] == together.figures["checked"]
+            if night == 0:
+                assert counts[-1] == (45, 5)  # the five gone pages fail
             assert max(web.max_inflight_by_host.values(), default=0) <= 1
     assert comparable(shared_root / "reports") == comparable(single_root / "reports")
 

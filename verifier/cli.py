@@ -249,6 +249,7 @@ def run_nightly(args: argparse.Namespace) -> ExitCode:
                     clock=clock,
                     on_start=progress.start,
                     on_result=progress.advance,
+                    on_counts=progress.counts,
                     workers=args.workers,
                 )
             )

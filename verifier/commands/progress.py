@@ -75,13 +75,17 @@ class ProgressReporter:
         self.checked += 1
         if observation.verdict in FAILING_VERDICTS:
             self.failing += 1
+        self._show()
+
+    def counts(self, checked: int, failing: int) -> None:
+        """Set the counts at once (results that worker processes stored)."""
+        self.checked, self.failing = checked, failing
+        self._show()
+
+    def _show(self) -> None:
         if self._progress is not None and self._task is not None:
-            task = self._progress.tasks[0]
-            elapsed = task.elapsed or 0.0
+            elapsed = self._progress.tasks[0].elapsed or 0.0
             rate = f"{self.checked / elapsed:.1f} URL/s" if elapsed > 1 else ""
             self._progress.update(
-                self._task,
-                advance=1,
-                rate=rate,
-                failing=self.failing,
+                self._task, completed=self.checked, rate=rate, failing=self.failing
             )

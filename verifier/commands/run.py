@@ -58,6 +58,7 @@ async def nightly_job(
     stop: asyncio.Event | None = None,
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    on_counts: Callable[[int, int], None] | None = None,
     handle_signals: bool = True,
     workers: int = 0,
 ) -> RunOutcome:
@@ -74,6 +75,7 @@ async def nightly_job(
                 stop=stop,
                 on_result=on_result,
                 on_start=on_start,
+                on_counts=on_counts,
                 extra_reports=html_reports,
                 workers=workers,
             )
@@ -102,11 +104,14 @@ async def nightly_run(
     stop: asyncio.Event | None = None,
     on_result: Callable[[Observation], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    on_counts: Callable[[int, int], None] | None = None,
     extra_reports: ReportExtras | None = None,
     workers: int = 0,
 ) -> RunOutcome:
     """One night's work; ``full`` rechecks every URL whatever its TTL; ``workers`` processes
-    share the checks (a PostgreSQL history: ``verifier.workers``)."""
+    share the checks (a PostgreSQL history: ``verifier.workers``). Progress: ``on_start``
+    with the number due, then ``on_result`` with each observation or, from workers,
+    ``on_counts`` with how many are checked and failing so far."""
     started = time.monotonic()
     now = clock()
     events = load_events(settings, select_files(settings))
@@ -160,6 +165,7 @@ async def nightly_run(
                     evidence=evidence,
                     wayback_transport=wayback_transport,
                     wayback_schedule=schedule,
+                    on_counts=on_counts,
                 )
             else:
                 sources = await check_sources(

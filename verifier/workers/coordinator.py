@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,14 @@ async def run_workers(
     workers: int,
     stop: asyncio.Event,
     now: dt.datetime | None = None,
+    on_counts: Callable[[int, int], None] | None = None,
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """Queue ``due`` and let ``workers`` processes check it; returns the outage a worker
-    saw (if any) and each worker's figures."""
+    saw (if any) and each worker's figures. ``on_counts`` hears, about once a second, how
+    many of ``due`` are checked and how many of those failed."""
     queue = WorkQueue(store)
     domains = queue.publish(run_id, due)
+    progress = _Progress(queue, run_id, on_counts)
     event("workers started", workers=workers, domains=domains, urls=len(due))
     finished: list[dict[str, Any]] = []
     with settings_file(settings) as path:
@@ -116,6 +120,7 @@ async def run_workers(
                         running.append(await _start(path, now))
                 if not running and queue.domains_left(run_id):
                     raise VerifierError("every worker ended with work left (see their errors)")
+                progress.tell()
                 await stopped_within(stop, _POLL)
         finally:
             outage = queue.outage(run_id)
@@ -132,7 +137,30 @@ async def run_workers(
                     finished.append(await _figures(process))
     if outage is not None:
         queue.close_run(run_id)
+    else:
+        progress.tell(now=True)
     return outage, finished
+
+
+class _Progress:
+    """Counts of a run's results for ``on_counts``, from the history (the workers store
+    them), less what the run held before the workers started (a resumed run's)."""
+
+    def __init__(
+        self, queue: WorkQueue, run_id: int, on_counts: Callable[[int, int], None] | None
+    ) -> None:
+        self._queue = queue
+        self._run_id = run_id
+        self._on_counts = on_counts
+        self._before = queue.results(run_id) if on_counts is not None else (0, 0)
+        self._told = time.monotonic()
+
+    def tell(self, *, now: bool = False) -> None:
+        if self._on_counts is None or (not now and time.monotonic() - self._told < 1.0):
+            return
+        self._told = time.monotonic()
+        checked, failing = self._queue.results(self._run_id)
+        self._on_counts(checked - self._before[0], failing - self._before[1])
 
 
 async def check_with_workers(
@@ -149,10 +177,11 @@ async def check_with_workers(
     evidence: RunEvidence,
     wayback_transport: httpx.AsyncBaseTransport | None = None,
     wayback_schedule: Schedule | None = None,
+    on_counts: Callable[[int, int], None] | None = None,
 ) -> SourcesRun:
     """``check_sources`` with the liveness part done by worker processes."""
     outage, figures = await run_workers(
-        settings, store, run_id, due, workers=workers, stop=stop, now=now
+        settings, store, run_id, due, workers=workers, stop=stop, now=now, on_counts=on_counts
     )
     wanted = set(due)  # a resumed run also holds what the run it resumes checked
     observations = {o.url: o for o in store.run_observations(run_id) if o.url in wanted}

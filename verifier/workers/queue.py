@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from verifier.errors import ConfigError
 from verifier.history.postgres import PostgresEngine
 from verifier.history.store import History
-from verifier.models import Observation
+from verifier.models import FAILING_VERDICTS, Observation
 from verifier.urls import request_host
 from verifier.workers.domains import registrable_domain
 
@@ -113,6 +113,16 @@ class WorkQueue:
             "SELECT COUNT(*) FROM work_domains WHERE run_id = ? AND NOT done", (run_id,)
         ).fetchone()
         return int(left)
+
+    def results(self, run_id: int) -> tuple[int, int]:
+        """How many observations the run holds, and how many of them failed."""
+        failing = sorted(verdict.value for verdict in FAILING_VERDICTS)
+        checked, failed = self._db.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE verdict = ANY(?)) FROM observations "
+            "WHERE run_id = ?",
+            (failing, run_id),
+        ).fetchone()
+        return int(checked), int(failed)
 
     def outage(self, run_id: int) -> str | None:
         row = self._db.execute(
