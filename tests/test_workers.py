@@ -148,7 +148,7 @@ async def test_a_night_with_worker_processes_reports_as_a_single_run(
                 shared,
                 clock=lambda when=when: when,
                 workers=3,
-                on_counts=lambda checked, failing: counts.append((checked, failing)),
+                on_counts=lambda checked, failing, heard=counts: heard.append((checked, failing)),
             )
             assert together.state == alone.state == "complete"
             assert together.figures["checked"] == alone.figures["checked"]
