@@ -107,5 +107,22 @@ def test_cloudflare_challenge_is_blocked_never_dead() -> None:
     assert classify(challenge_200)[0] is Verdict.BLOCKED
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><head><title>Attention Required! | Cloudflare</title>",
+        b"<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1'></script>",
+        b"<p>DDoS-Guard</p>",
+        b"<p>CHECKING YOUR BROWSER before accessing</p>",
+        b"<iframe src='https://geo.Captcha-Delivery.com/captcha/'></iframe>",
+    ],
+)
+def test_a_challenge_marker_counts_in_any_case_in_the_pages_head(page: bytes) -> None:
+    head = b"<!doctype html>" + b" " * 1000 + page
+    assert bot_wall(Response("GET", URL, 200, {}, head)) == "bot challenge page"
+    late = b"<!doctype html>" + b"<p>an article</p>" * 2000 + page  # beyond the first 16 KiB
+    assert bot_wall(Response("GET", URL, 200, {}, late)) is None
+
+
 def test_bot_wall_is_not_claimed_for_an_ordinary_404() -> None:
     assert bot_wall(Response("GET", URL, 404, {"server": "nginx"}, b"Not Found")) is None

