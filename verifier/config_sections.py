@@ -67,7 +67,7 @@ class HttpSettings(Section):
     read_timeout: Annotated[float, Field(gt=0)] = 15.0
     attempt_deadline: Annotated[float, Field(gt=0)] = 30.0
     url_deadline: Annotated[float, Field(gt=0)] = 120.0
-    max_concurrency: Annotated[int, Field(ge=1)] = 64
+    max_concurrency: Annotated[int, Field(ge=1)] = 128
     per_host: Annotated[int, Field(ge=1)] = 4
     min_host_interval: Annotated[float, Field(ge=0)] = 0.05
     max_redirects: Annotated[int, Field(ge=0)] = 10
