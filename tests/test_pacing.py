@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+import time
 
 import pytest
 
 from verifier.web import pacing
-from verifier.web.pacing import Pacer
+from verifier.web.pacing import BookedPacer, Pacer
 
 
 class Clock:
@@ -83,3 +85,46 @@ def test_without_tolerance_every_gap_is_a_whole_interval(clock: Clock) -> None:
     taken = starts(pacer, clock, [0.0, 0.3, 0.0, 0.2])
     assert min(b - a for a, b in itertools.pairwise(taken)) >= 1.0 - 1e-9
     assert taken[-1] - taken[0] == pytest.approx(3.5)
+
+
+class MemorySchedule:
+    """A ``Schedule`` as the PostgreSQL rows keep it, in memory, on the real clock."""
+
+    def __init__(self) -> None:
+        self.next_at: dict[str, float] = {}
+        self.bookings: list[float] = []
+
+    def book(self, key: str, interval: float) -> float:
+        now = time.monotonic()
+        start = max(self.next_at.get(key, now), now)
+        self.next_at[key] = start + interval
+        self.bookings.append(now)
+        return start - now
+
+    def cool_down(self, key: str, seconds: float) -> None:
+        self.next_at[key] = max(self.next_at.get(key, 0.0), time.monotonic() + seconds)
+
+
+async def test_a_cool_down_puts_off_a_start_already_booked() -> None:
+    """A 429 seen while this process's next start is booked: that start waits out the
+    cool-down as well (it is booked again), it is not sent inside it."""
+    schedule = MemorySchedule()
+    pacer = BookedPacer(schedule, "anonymous/cdx", count=10, window=1.0)  # 0.1 s apart
+    await pacer.turn()  # now
+    booked = asyncio.create_task(pacer.turn())  # booked 0.1 s from now
+    await asyncio.sleep(0.02)
+    cooled_at = time.monotonic()
+    pacer.cool_down(0.3)
+    await booked
+    assert time.monotonic() >= cooled_at + 0.3
+    assert len(schedule.bookings) == 3, "the start booked before the cool-down was booked again"
+
+
+async def test_booked_starts_keep_the_shared_interval() -> None:
+    schedule = MemorySchedule()
+    first = BookedPacer(schedule, "anonymous/cdx", count=20, window=1.0)
+    second = BookedPacer(schedule, "anonymous/cdx", count=20, window=1.0)
+    began = time.monotonic()
+    for _ in range(3):
+        await asyncio.gather(first.turn(), second.turn())
+    assert time.monotonic() - began >= 5 * 0.05, "six starts of one schedule: five intervals"

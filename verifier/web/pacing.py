@@ -78,19 +78,25 @@ class Schedule(Protocol):
 class BookedPacer:
     """``Pacer.turn`` and ``cool_down`` on a shared ``Schedule``: this process holds at most
     one booking at a time (its own starts queue here first), so a stopped process wastes
-    at most one start of the shared budget."""
+    at most one start of the shared budget. A cool-down this process calls while a start
+    is booked puts that start off too: it is booked again, after the cool-down."""
 
     def __init__(self, schedule: Schedule, key: str, count: float, window: float) -> None:
         self.interval = window / count
         self._schedule = schedule
         self._key = key
         self._turns = asyncio.Lock()
+        self._cool_until = 0.0
 
     async def turn(self) -> None:
         async with self._turns:
-            wait = self._schedule.book(self._key, self.interval)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            while True:
+                wait = self._schedule.book(self._key, self.interval)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if time.monotonic() >= self._cool_until:
+                    return
 
     def cool_down(self, seconds: float) -> None:
+        self._cool_until = max(self._cool_until, time.monotonic() + seconds)
         self._schedule.cool_down(self._key, seconds)
