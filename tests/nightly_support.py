@@ -316,7 +316,7 @@ def run_process(
         time.sleep(0.01)
     ended = time.monotonic()
     process.returncode = os.waitstatus_to_exitcode(status)
-    survivors = _group_alive(process.pid, grace)
+    survivors = group_alive(process.pid, grace)
     if survivors:
         os.killpg(process.pid, signal.SIGKILL)  # only the group this call started
     return ProcessRun(
@@ -334,7 +334,7 @@ def run_process(
     )
 
 
-def _group_alive(group: int, grace: float) -> bool:
+def group_alive(group: int, grace: float = 0.0) -> bool:
     """Whether a process of ``group`` is still alive ``grace`` seconds from now (or sooner)."""
     deadline = time.monotonic() + grace
     while True:
@@ -477,6 +477,7 @@ class Nights:
         self.tracked: dict[str, str] = {}
         self.nights: list[Night] = []
         self._stack = contextlib.ExitStack()
+        self._postgres: psycopg.Connection[Any] | None = None
         self.access, self.secret = DEFAULT_ACCOUNT.split(":")
 
     # -- set-up ----------------------------------------------------------------------------
@@ -830,10 +831,14 @@ class Nights:
         ]
 
     def query(self, text: str) -> list[tuple[Any, ...]]:
-        """The rows of ``text`` in the history, SQLite or PostgreSQL (read-only)."""
+        """The rows of ``text`` in the history, SQLite or PostgreSQL (read-only; one
+        PostgreSQL connection for the scenario: ``observed_tonight`` is polled every 10 ms)."""
         if self.options.history_url is not None:
-            with psycopg.connect(self.options.history_url, connect_timeout=5) as db:
-                return list(db.execute(text))
+            if self._postgres is None:
+                self._postgres = self._stack.enter_context(
+                    psycopg.connect(self.options.history_url, autocommit=True, connect_timeout=5)
+                )
+            return list(self._postgres.execute(text))
         path = self.root / ".verifier" / "history.sqlite3"
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             return list(db.execute(text))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.loopweb import LoopWeb
-from tests.nightly_support import run_settings
+from tests.nightly_support import group_alive, run_settings
 from tests.test_postgres_history import comparable, write_events
 from verifier.commands.run import nightly_run
 from verifier.config import Settings
@@ -262,14 +262,6 @@ def test_killing_a_run_with_workers_stops_its_workers_too(
         assert gone_after < 3, f"the workers outlived the run by {gone_after:.1f} s"
         assert stored < 160, "killed mid-check"
         assert held == 0, "a stopping worker gives its leases back"
-
-
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_a_domain_bigger_than_the_batch_does_not_hold_up_the_others(

@@ -138,7 +138,7 @@ async def run_workers(
     if outage is not None:
         queue.close_run(run_id)
     else:
-        progress.tell(now=True)
+        progress.tell(force=True)
     return outage, finished
 
 
@@ -155,8 +155,8 @@ class _Progress:
         self._before = queue.results(run_id) if on_counts is not None else (0, 0)
         self._told = time.monotonic()
 
-    def tell(self, *, now: bool = False) -> None:
-        if self._on_counts is None or (not now and time.monotonic() - self._told < 1.0):
+    def tell(self, *, force: bool = False) -> None:
+        if self._on_counts is None or (not force and time.monotonic() - self._told < 1.0):
             return
         self._told = time.monotonic()
         checked, failing = self._queue.results(self._run_id)

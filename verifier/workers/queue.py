@@ -28,6 +28,7 @@ from verifier.urls import request_host
 from verifier.workers.domains import registrable_domain
 
 _SCHEMA_KEY = 0x7665726966690003
+_FAILING = sorted(verdict.value for verdict in FAILING_VERDICTS)
 _CANDIDATES = 256
 """Rows one lease call locks while it picks (others skip them meanwhile, for a moment)."""
 
@@ -116,11 +117,10 @@ class WorkQueue:
 
     def results(self, run_id: int) -> tuple[int, int]:
         """How many observations the run holds, and how many of them failed."""
-        failing = sorted(verdict.value for verdict in FAILING_VERDICTS)
         checked, failed = self._db.execute(
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE verdict = ANY(?)) FROM observations "
             "WHERE run_id = ?",
-            (failing, run_id),
+            (_FAILING, run_id),
         ).fetchone()
         return int(checked), int(failed)
 
