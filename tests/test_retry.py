@@ -4,7 +4,9 @@ decisions, and the tenacity loops built from them run against scripted attempts.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
+import weakref
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from verifier.web.retry import (
     host_pause,
     retry_after_seconds,
     retry_wait,
+    run_loop,
     second_look_wait,
     should_retry,
     url_retrying,
@@ -309,3 +312,26 @@ def test_the_gate_asks_again_after_the_longest_backoff_only_when_there_is_doubt(
     assert second_look_wait(policy, doubtful=3, outage=False) == 7.5
     assert second_look_wait(policy, doubtful=0, outage=False) is None
     assert second_look_wait(policy, doubtful=3, outage=True) is None
+
+
+# -- a finished loop leaves nothing for the cyclic collector -----------------------------------
+
+
+async def test_a_finished_loop_is_freed_at_once_not_left_in_a_reference_cycle() -> None:
+    """tenacity's iteration state holds the loop's bound methods; ``run_loop`` drops it, so
+    a loop dies with its last reference. Left to the cyclic collector, a night's thousands
+    of loops made full collections that paused the event loop for 0.1–0.3 s."""
+    sleep = Sleeper()
+    gc.collect()
+    gc.disable()
+    try:
+        url_loop = url_retrying(POLICY, UrlBudget(120.0), random.Random(0), sleep=sleep)
+        assert (await run_loop(url_loop, Script(answer(503), answer(200)))).status == 200
+        giving_up = archive_retrying(2, 2.0, "cdx u", sleep=sleep)
+        with pytest.raises(WaybackUnavailable):
+            await run_loop(giving_up, Script(httpx.Response(503), httpx.Response(503)))
+        loops = [weakref.ref(url_loop), weakref.ref(giving_up)]
+        del url_loop, giving_up
+        assert [loop() for loop in loops] == [None, None]
+    finally:
+        gc.enable()

@@ -18,7 +18,7 @@ import email.utils
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 from tenacity import (
@@ -37,6 +37,7 @@ from verifier.errors import WaybackUnavailable
 from verifier.web.answers import Failure, Outcome, Response
 from verifier.web.url_budget import UrlBudget
 
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], dt.datetime]
 AfterHook = Callable[[RetryCallState], None]
@@ -231,6 +232,18 @@ def _archive_unavailable(what: str, retry_state: RetryCallState) -> NoReturn:
 
 
 # -- the loops ---------------------------------------------------------------------------------
+
+
+async def run_loop(retrying: AsyncRetrying, attempt: Callable[[], Awaitable[T]]) -> T:
+    """``retrying`` over ``attempt``; then its iteration state is dropped.
+
+    tenacity keeps a loop's own bound methods in that state: a reference cycle, so a finished
+    loop (~30 objects) waited for the cyclic collector. A night's ~5,000 of them grew the
+    oldest generation, whose full collections paused the event loop 0.1–0.3 s at a time."""
+    try:
+        return await retrying(attempt)
+    finally:
+        retrying.iter_state.reset()
 
 
 def url_retrying(
