@@ -220,6 +220,8 @@ class RunResult:
     """Seconds of CPU the checker used (our checker only: it runs in this process)."""
     finished: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    probes: int | None = None
+    """Sibling probes sent (our checker only)."""
 
 
 # --------------------------------------------------------------------------- bound
@@ -925,7 +927,7 @@ def takes_probe_cache() -> bool:
 
 async def _check(
     settings: Settings, urls: list[str], probe_cache: DictProbeCache | None = None
-) -> tuple[Any, float, dict[str, float]]:
+) -> tuple[Any, float, dict[str, float], int]:
     finished: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -935,7 +937,7 @@ async def _check(
     kwargs: dict[str, Any] = {} if probe_cache is None else {"probe_cache": probe_cache}
     async with asyncio.timeout(RUN_LIMIT), LinkChecker(settings, **kwargs) as checker:
         run = await checker.check_all(urls, on_result=done)
-    return run, time.perf_counter() - start, finished
+    return run, time.perf_counter() - start, finished, checker.probes_sent
 
 
 def run_verifier(
@@ -948,9 +950,10 @@ def run_verifier(
     web.reset()
     urls = [_url(scenario, c, web.port) for c in scenario.cases]
     cpu = time.process_time()
-    run, wall, finished = asyncio.run(_check(scenario.settings, urls, probe_cache))
+    run, wall, finished, probes = asyncio.run(_check(scenario.settings, urls, probe_cache))
     cpu = time.process_time() - cpu
     result = RunResult(label, urls, wall, {}, {}, run.requests_sent, web.stats(), cpu)
+    result.probes = probes
     for url in urls:
         observation = run.observations.get(normalize_url(url))
         if observation is None:
@@ -1178,6 +1181,8 @@ def report(
     if server.methods:
         methods = ", ".join(f"{m} {c}" for m, c in sorted(server.methods.items()))
         print(f"  requests by method   {methods} (server-side)")
+    if result.probes is not None:
+        print(_beyond_minimal(scenario, server, result.probes))
     for line in _connection_lines(scenario, server):
         print(line)
     print(f"  max in-flight/host   {inflight} (server-side, cap {CAP})")
@@ -1237,7 +1242,9 @@ def report(
             count = server.total
         side = "server-side" if count == server.total else "checker-side"
         rpu = count / n
-        checks.append((rpu <= target, f"{rpu:.3f} requests/URL ({side}) > {target:g}"))
+        floor = sum(len(case.chain) for case in scenario.cases) / n
+        below = f" (the minimal chains alone need {floor:.3f})" if floor > target else ""
+        checks.append((rpu <= target, f"{rpu:.3f} requests/URL ({side}) > {target:g}{below}"))
     if scenario.conn_target is not None and server.connections:
         most = max(server.connections.values())
         checks.append(
@@ -1256,6 +1263,17 @@ def report(
     if not failed:
         print("  targets: all met")
     return failed if ours else []
+
+
+def _beyond_minimal(scenario: Scenario, server: ServerStats, probes: int) -> str:
+    """What the run sent beyond the minimal chains, by cause: the probes, the HEADs that
+    ``head_first_hosts`` asks for, and the rest (retries and re-asks no chain needs)."""
+    extra = server.total - sum(len(case.chain) for case in scenario.cases)
+    heads = server.methods.get("HEAD", 0)
+    return (
+        f"  beyond the minimal   {extra} requests ({extra / len(scenario.cases):.3f}/URL): "
+        f"probes {probes}, HEADs {heads} (head_first_hosts), other {extra - probes - heads}"
+    )
 
 
 def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
