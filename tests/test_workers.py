@@ -27,6 +27,7 @@ from verifier.history.store import MIGRATIONS, History, RunState, SQLiteHistory
 from verifier.models import Observation, Verdict
 from verifier.workers.coordinator import settings_file
 from verifier.workers.domains import registrable_domain
+from verifier.workers.parent import stop_when_orphaned
 from verifier.workers.queue import WorkQueue
 from verifier.workers.tokens import TokenGuard
 from verifier.workers.worker import work
@@ -286,3 +287,21 @@ async def test_a_domain_bigger_than_the_batch_does_not_hold_up_the_others(
     assert big_stored < 40, "the small domains waited for the big one"
     assert figures.checked == len(urls)
     assert figures.domains == 3
+
+
+async def test_a_worker_stops_the_moment_its_stdin_pipe_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run holds the write end of a worker's stdin: when the run dies, the worker reads
+    end-of-file and stops at once, not at its next look at the parent process (which here
+    never sees a change: the parent given is this process's real parent)."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb", buffering=0) as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        stop = asyncio.Event()
+        watch = asyncio.create_task(stop_when_orphaned(os.getppid(), stop))
+        await asyncio.sleep(0.3)  # longer than a look at the parent
+        assert not stop.is_set()
+        os.close(write_end)
+        await asyncio.wait_for(stop.wait(), 5)
+        await asyncio.wait_for(watch, 5)

@@ -69,7 +69,10 @@ async def _start(path: Path, now: dt.datetime | None) -> asyncio.subprocess.Proc
     command += ["--parent", str(os.getpid())]
     if now is not None:
         command += ["--now", now.isoformat()]
-    return await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    # stdin: the worker's lifeline (``workers.parent``); the run never writes to it
+    return await asyncio.create_subprocess_exec(
+        *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
 
 
 async def _figures(process: asyncio.subprocess.Process) -> dict[str, Any]:
