@@ -24,6 +24,7 @@ from verifier.errors import DnsNotFoundError, DnsTemporaryError, RunStopping
 from verifier.models import Observation, Verdict
 from verifier.urls import normalize_url, request_host
 from verifier.web.fetch import Fetcher
+from verifier.web.gc_tuning import collector_set_for_a_run
 from verifier.web.netpolicy import NetworkPolicy, Resolver
 from verifier.web.outage import OutageWatch
 from verifier.web.redirects import RedirectFollower
@@ -122,6 +123,17 @@ class LinkChecker:
         saw answer) and ``seen`` (what this run already observed before a restart) are the
         outage watch's evidence.
         """
+        with collector_set_for_a_run():
+            return await self._check_all(urls, on_result, stop, known_good_hosts, seen)
+
+    async def _check_all(
+        self,
+        urls: Iterable[str],
+        on_result: Callable[[Observation], None] | None,
+        stop: asyncio.Event | None,
+        known_good_hosts: Collection[str],
+        seen: Iterable[Observation],
+    ) -> CheckRun:
         by_host: dict[str, list[str]] = defaultdict(list)
         for url in dict.fromkeys(normalize_url(u) for u in urls):
             by_host[request_host(url)].append(url)
