@@ -952,8 +952,9 @@ def run_verifier(
     cpu = time.process_time()
     run, wall, finished, probes = asyncio.run(_check(scenario.settings, urls, probe_cache))
     cpu = time.process_time() - cpu
-    result = RunResult(label, urls, wall, {}, {}, run.requests_sent, web.stats(), cpu)
-    result.probes = probes
+    result = RunResult(
+        label, urls, wall, {}, {}, run.requests_sent, web.stats(), cpu, probes=probes
+    )
     for url in urls:
         observation = run.observations.get(normalize_url(url))
         if observation is None:
@@ -1242,7 +1243,7 @@ def report(
             count = server.total
         side = "server-side" if count == server.total else "checker-side"
         rpu = count / n
-        floor = sum(len(case.chain) for case in scenario.cases) / n
+        floor = minimal_requests(scenario) / n
         below = f" (the minimal chains alone need {floor:.3f})" if floor > target else ""
         checks.append((rpu <= target, f"{rpu:.3f} requests/URL ({side}) > {target:g}{below}"))
     if scenario.conn_target is not None and server.connections:
@@ -1265,10 +1266,15 @@ def report(
     return failed if ours else []
 
 
+def minimal_requests(scenario: Scenario) -> int:
+    """The requests the scenario's minimal chains add up to (what any checker sends)."""
+    return sum(len(case.chain) for case in scenario.cases)
+
+
 def _beyond_minimal(scenario: Scenario, server: ServerStats, probes: int) -> str:
     """What the run sent beyond the minimal chains, by cause: the probes, the HEADs that
     ``head_first_hosts`` asks for, and the rest (retries and re-asks no chain needs)."""
-    extra = server.total - sum(len(case.chain) for case in scenario.cases)
+    extra = server.total - minimal_requests(scenario)
     heads = server.methods.get("HEAD", 0)
     return (
         f"  beyond the minimal   {extra} requests ({extra / len(scenario.cases):.3f}/URL): "
@@ -1294,7 +1300,7 @@ def run_scenario(scenario: Scenario, skip_lychee: bool) -> list[str]:
     if paused > bound.seconds:
         print(f"  bound, 429s pausing  {paused:8.2f} s (when every Retry-After pauses its whole "
               "host, as ours does; targets use the plain bound)")  # fmt: skip
-    chains = sum(len(c.chain) for c in scenario.cases) / len(scenario.cases)
+    chains = minimal_requests(scenario) / len(scenario.cases)
     print(f"  minimal requests     {chains:8.3f} per URL (retries and redirect hops any checker "
           "needs; probes excluded)")  # fmt: skip
     violations: list[str] = []

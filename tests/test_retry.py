@@ -25,7 +25,6 @@ from verifier.web.retry import (
     host_pause,
     retry_after_seconds,
     retry_wait,
-    run_loop,
     second_look_wait,
     should_retry,
     url_retrying,
@@ -318,7 +317,7 @@ def test_the_gate_asks_again_after_the_longest_backoff_only_when_there_is_doubt(
 
 
 async def test_a_finished_loop_is_freed_at_once_not_left_in_a_reference_cycle() -> None:
-    """tenacity's iteration state holds the loop's bound methods; ``run_loop`` drops it, so
+    """tenacity's iteration state holds the loop's bound methods; ``FreedLoop`` drops it, so
     a loop dies with its last reference. Left to the cyclic collector, a night's thousands
     of loops made full collections that paused the event loop for 0.1–0.3 s."""
     sleep = Sleeper()
@@ -326,10 +325,10 @@ async def test_a_finished_loop_is_freed_at_once_not_left_in_a_reference_cycle() 
     gc.disable()
     try:
         url_loop = url_retrying(POLICY, UrlBudget(120.0), random.Random(0), sleep=sleep)
-        assert (await run_loop(url_loop, Script(answer(503), answer(200)))).status == 200
+        assert (await url_loop(Script(answer(503), answer(200)))).status == 200
         giving_up = archive_retrying(2, 2.0, "cdx u", sleep=sleep)
         with pytest.raises(WaybackUnavailable):
-            await run_loop(giving_up, Script(httpx.Response(503), httpx.Response(503)))
+            await giving_up(Script(httpx.Response(503), httpx.Response(503)))
         loops = [weakref.ref(url_loop), weakref.ref(giving_up)]
         del url_loop, giving_up
         assert [loop() for loop in loops] == [None, None]

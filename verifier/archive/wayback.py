@@ -57,12 +57,7 @@ from verifier.web.bodies import content_codings, decode_bounded
 from verifier.web.body_reader import read_head_of_body
 from verifier.web.netpolicy import NetworkPolicy, Resolver
 from verifier.web.pacing import BookedPacer, Pacer, Schedule
-from verifier.web.retry import (
-    archive_cool_down,
-    archive_rate_limited,
-    archive_retrying,
-    run_loop,
-)
+from verifier.web.retry import archive_cool_down, archive_rate_limited, archive_retrying
 from verifier.web.transport import policy_transport
 
 
@@ -205,7 +200,7 @@ class WaybackClient:
         retrying = archive_retrying(
             attempts, pacer.interval, f"{family} {url}", sleep=asyncio.sleep
         )
-        answer: httpx.Response = await run_loop(retrying, attempt)
+        answer: httpx.Response = await retrying(attempt)
         return answer
 
     # -- CDX -------------------------------------------------------------------------------

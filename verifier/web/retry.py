@@ -234,16 +234,21 @@ def _archive_unavailable(what: str, retry_state: RetryCallState) -> NoReturn:
 # -- the loops ---------------------------------------------------------------------------------
 
 
-async def run_loop(retrying: AsyncRetrying, attempt: Callable[[], Awaitable[T]]) -> T:
-    """``retrying`` over ``attempt``; then its iteration state is dropped.
+class FreedLoop(AsyncRetrying):
+    """tenacity's loop, whose iteration state is dropped when a call ends.
 
     tenacity keeps a loop's own bound methods in that state: a reference cycle, so a finished
     loop (~30 objects) waited for the cyclic collector. A night's ~5,000 of them grew the
     oldest generation, whose full collections paused the event loop 0.1–0.3 s at a time."""
-    try:
-        return await retrying(attempt)
-    finally:
-        retrying.iter_state.reset()
+
+    async def __call__(  # type: ignore[override]
+        self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> T:
+        try:
+            result: T = await super().__call__(fn, *args, **kwargs)
+            return result
+        finally:
+            self.iter_state.reset()
 
 
 def url_retrying(
@@ -254,13 +259,13 @@ def url_retrying(
     sleep: Sleep,
     after: AfterHook | None = None,
     now: Now = wall_clock,
-) -> AsyncRetrying:
+) -> FreedLoop:
     """The loop of one URL's attempts (each returns an ``Outcome``): retried while
     ``should_retry``, ``Backoff`` apart, at most ``policy.attempts`` and never past
     ``budget``; when it gives up, the last outcome stands. ``after`` sees each attempt that
     is to be tried again (the checker pauses a 429's host there)."""
     statuses = frozenset(policy.retry_statuses)
-    return AsyncRetrying(
+    return FreedLoop(
         retry=retry_if_result(partial(should_retry, retry_statuses=statuses)),
         wait=Backoff(policy, rng, now),
         stop=stop_after_attempt(policy.attempts) | BudgetSpent(budget),
@@ -270,11 +275,11 @@ def url_retrying(
     )
 
 
-def archive_retrying(attempts: int, interval: float, what: str, *, sleep: Sleep) -> AsyncRetrying:
+def archive_retrying(attempts: int, interval: float, what: str, *, sleep: Sleep) -> FreedLoop:
     """The loop of one archive request (each attempt returns an ``httpx.Response``): network
     errors and ``archive_should_retry`` answers are tried again, ``PacedWait`` apart, at most
     ``attempts``; then ``WaybackUnavailable("<what>: <last problem>")``."""
-    return AsyncRetrying(
+    return FreedLoop(
         retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(archive_should_retry),
         wait=PacedWait(interval),
         stop=stop_after_attempt(attempts),

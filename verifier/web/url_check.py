@@ -24,7 +24,7 @@ from verifier.urls import request_host, under_domain
 from verifier.web.answers import Failure, Outcome, Response
 from verifier.web.classify import classify
 from verifier.web.fetch import Fetcher
-from verifier.web.retry import attempt_response, host_pause, run_loop, url_retrying, wall_clock
+from verifier.web.retry import attempt_response, host_pause, url_retrying, wall_clock
 from verifier.web.sibling_probes import Follow, SiblingProbes
 from verifier.web.soft404 import ProbeFacts, needs_probe, soft404_sign
 from verifier.web.url_budget import CURRENT_BUDGET, UrlBudget
@@ -155,7 +155,7 @@ class UrlChecker:
         retrying = url_retrying(
             self._http.retry, budget, self._random, sleep=self._fetcher.nap, after=self._pause_host
         )
-        outcome: Outcome = await run_loop(retrying, attempts)
+        outcome: Outcome = await retrying(attempts)
         return outcome, attempts.sent
 
     def _pause_host(self, retry_state: RetryCallState) -> None:
